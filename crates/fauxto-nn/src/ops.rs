@@ -1,0 +1,67 @@
+//! Elementwise building blocks shared by all layers: the fused bias + activation of the
+//! official `bias_act` op, and the second-moment normalisation of the mapping input.
+
+use burn::tensor::{activation::leaky_relu, backend::Backend, Tensor};
+
+/// Slope of the leaky ReLU for negative inputs (StyleGAN uses 0.2 throughout).
+pub const LRELU_ALPHA: f64 = 0.2;
+
+/// The activations StyleGAN2 uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Linear,
+    /// Leaky ReLU with slope 0.2, followed by the gain √2 that keeps the signal
+    /// magnitude (He et al. 2015).
+    Lrelu,
+}
+
+impl Activation {
+    /// The gain applied after the activation by default.
+    pub fn default_gain(self) -> f64 {
+        match self {
+            Activation::Linear => 1.0,
+            Activation::Lrelu => std::f64::consts::SQRT_2,
+        }
+    }
+}
+
+/// `bias_act` of the official code: add a per-channel bias (channel axis 1), apply the
+/// activation, multiply by `gain`, then clamp to ±`clamp`.
+pub fn bias_act<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    bias: Option<Tensor<B, 1>>,
+    activation: Activation,
+    gain: f64,
+    clamp: Option<f64>,
+) -> Tensor<B, D> {
+    let mut x = match bias {
+        Some(bias) => {
+            let mut shape = [1usize; D];
+            shape[1] = bias.dims()[0];
+            x + bias.reshape(shape)
+        }
+        None => x,
+    };
+    if activation == Activation::Lrelu {
+        x = leaky_relu(x, LRELU_ALPHA);
+    }
+    if gain != 1.0 {
+        x = x.mul_scalar(gain);
+    }
+    match clamp {
+        Some(c) => x.clamp(-c, c),
+        None => x,
+    }
+}
+
+/// `x · rsqrt(mean(x², dim 1) + 1e-8)`: the pixel norm applied to z and to the embedded label.
+pub fn normalize_2nd_moment<B: Backend>(x: Tensor<B, 2>) -> Tensor<B, 2> {
+    let scale = x
+        .clone()
+        .square()
+        .mean_dim(1)
+        .add_scalar(1e-8)
+        .sqrt()
+        .recip();
+    x * scale
+}
