@@ -27,6 +27,7 @@ pub mod mapping;
 pub mod model_card;
 pub mod model_file;
 pub mod ops;
+pub mod sample;
 pub mod seed;
 pub mod state;
 pub mod synthesis;

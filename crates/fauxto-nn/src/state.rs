@@ -6,7 +6,7 @@
 //! ([`RandomInit`]) or reads it from a loaded [`StateDict`], checking the shape. Saving
 //! walks the same names back into a [`StateDict`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use burn::module::Param;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
@@ -160,7 +160,7 @@ impl<B: Backend> ParamSource<B> for RandomInit<B> {
 pub struct StateDictSource<'a, B: Backend> {
     state: &'a StateDict,
     device: B::Device,
-    used: Vec<String>,
+    used: HashSet<String>,
 }
 
 impl<'a, B: Backend> StateDictSource<'a, B> {
@@ -168,7 +168,7 @@ impl<'a, B: Backend> StateDictSource<'a, B> {
         Self {
             state,
             device: device.clone(),
-            used: Vec::new(),
+            used: HashSet::new(),
         }
     }
 
@@ -181,8 +181,9 @@ impl<'a, B: Backend> StateDictSource<'a, B> {
             .tensors
             .iter()
             .filter(|(k, t)| {
-                !self.used.contains(k)
-                    && !(k.ends_with("resample_filter") && is_standard_resample_filter(t))
+                let standard_filter =
+                    k.ends_with("resample_filter") && is_standard_resample_filter(t);
+                !self.used.contains(k.as_str()) && !standard_filter
             })
             .map(|(k, _)| k.clone())
             .collect()
@@ -230,7 +231,7 @@ impl<B: Backend> ParamSource<B> for StateDictSource<'_, B> {
                 name: name.to_string(),
             });
         }
-        self.used.push(name.to_string());
+        self.used.insert(name.to_string());
         Ok(Tensor::from_data(
             TensorData::new(host.data.clone(), shape.to_vec()),
             &self.device,

@@ -1,1 +1,69 @@
-fn main() {}
+//! `fauxto`: make photographs of people who do not exist, and make every one accountable.
+//!
+//! A thin command-line front end over the fauxto crates; each subcommand lives in
+//! `commands/`.
+
+mod backend;
+mod commands;
+mod images;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use commands::{generate, info, init_model, interpolate, mix};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fauxto",
+    version,
+    about = "Make photographs of people who do not exist, and make every one of them accountable",
+    long_about = "fauxto trains and runs StyleGAN2 generators. Seeds mean the same images as in \
+                  the official StyleGAN2-ADA tools for the same weights.\n\n\
+                  Quick start:\n  fauxto init-model --preset small --res 64 --out model.safetensors\n  \
+                  fauxto generate --model model.safetensors --seeds 0-7 --grid --out out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a randomly initialised model file (for tests, benchmarks, training).
+    InitModel(init_model::InitModelArgs),
+    /// Generate images from seeds.
+    Generate(generate::GenerateArgs),
+    /// Style-mixing grid: row seeds with some style layers from column seeds.
+    Mix(mix::MixArgs),
+    /// Animate a walk through W from seed to seed (GIF).
+    Interpolate(interpolate::InterpolateArgs),
+    /// Show what a model file holds.
+    Info(info::InfoArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FAUXTO_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::InitModel(a) => init_model::run(a),
+        Command::Generate(a) => generate::run(a),
+        Command::Mix(a) => mix::run(a),
+        Command::Interpolate(a) => interpolate::run(a),
+        Command::Info(a) => info::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
