@@ -44,8 +44,8 @@ import stylegan2_ref as ref  # noqa: E402
 PRESETS = {
     # Official config-f widths (StyleGAN2 / StyleGAN2-ADA "stylegan2" config).
     "stylegan2": dict(channel_base=32768, channel_max=512, map_layers=8, z_dim=512, w_dim=512),
-    # A lighter network for quick comparisons.
-    "small": dict(channel_base=8192, channel_max=256, map_layers=4, z_dim=256, w_dim=256),
+    # fauxto's `small` preset: a narrow network for CPU work.
+    "small": dict(channel_base=4096, channel_max=256, map_layers=2, z_dim=256, w_dim=256),
 }
 
 
@@ -92,6 +92,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tf32", action="store_true", help="allow TF32 in CUDA convolutions / matmuls (default: strict float32)")
     ap.add_argument("--no-fused", action="store_true", help="non-fused modulated conv (scale activations instead of weights)")
+    ap.add_argument("--conv-clamp", type=float, default=256.0,
+                    help="conv clamp of the synthesis layers (the official training configs use 256)")
     args = ap.parse_args()
 
     p = dict(PRESETS[args.preset])
@@ -124,7 +126,7 @@ def main() -> None:
         img_resolution=args.res,
         img_channels=args.img_channels,
         mapping_kwargs=dict(num_layers=p["map_layers"]),
-        synthesis_kwargs=dict(channel_base=p["channel_base"], channel_max=p["channel_max"], conv_clamp=None),
+        synthesis_kwargs=dict(channel_base=p["channel_base"], channel_max=p["channel_max"], conv_clamp=args.conv_clamp),
     )
     G = G.to(device=device, dtype=torch.float32).eval().requires_grad_(False)
     z = torch.randn(args.batch, p["z_dim"], device=device)

@@ -35,11 +35,7 @@ pub fn bias_act<B: Backend, const D: usize>(
     clamp: Option<f64>,
 ) -> Tensor<B, D> {
     let mut x = match bias {
-        Some(bias) => {
-            let mut shape = [1usize; D];
-            shape[1] = bias.dims()[0];
-            x + bias.reshape(shape)
-        }
+        Some(bias) => add_channel_bias(x, bias),
         None => x,
     };
     if activation == Activation::Lrelu {
@@ -52,6 +48,21 @@ pub fn bias_act<B: Backend, const D: usize>(
         Some(c) => x.clamp(-c, c),
         None => x,
     }
+}
+
+/// Adds a per-channel value (channel axis 1). The bias is first laid out as a contiguous
+/// [N, C] block so that CPU backends take their per-row broadcast fast path instead of a
+/// generic strided loop.
+pub fn add_channel_bias<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    bias: Tensor<B, 1>,
+) -> Tensor<B, D> {
+    let dims = x.dims();
+    let (n, c) = (dims[0], dims[1]);
+    let mut shape = [1usize; D];
+    shape[0] = n;
+    shape[1] = c;
+    x + bias.reshape([1, c]).repeat_dim(0, n).reshape(shape)
 }
 
 /// `x · rsqrt(mean(x², dim 1) + 1e-8)`: the pixel norm applied to z and to the embedded label.

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{generate, info, init_model, interpolate, mix};
+use commands::{bench, generate, info, init_model, interpolate, mix};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +41,8 @@ enum Command {
     Interpolate(interpolate::InterpolateArgs),
     /// Show what a model file holds.
     Info(info::InfoArgs),
+    /// Measure generation throughput (images/s) of a preset on this machine.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Mix(a) => mix::run(a),
         Command::Interpolate(a) => interpolate::run(a),
         Command::Info(a) => info::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

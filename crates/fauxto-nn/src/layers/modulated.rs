@@ -3,12 +3,12 @@
 //! Official names: `modulated_conv2d`, `SynthesisLayer`, `ToRGBLayer`.
 
 use burn::module::{Module, Param};
-use burn::tensor::{backend::Backend, Distribution, Tensor};
+use burn::tensor::{activation::leaky_relu, backend::Backend, Distribution, Tensor};
 
 use crate::error::ModelError;
 use crate::layers::conv::conv2d_resample;
 use crate::layers::fc::{FcOptions, FullyConnectedLayer};
-use crate::ops::{bias_act, Activation};
+use crate::ops::{add_channel_bias, bias_act, Activation, LRELU_ALPHA};
 use crate::state::{join, Init, ParamSource, StateDict};
 
 /// How the per-pixel noise inputs are drawn (official `noise_mode`).
@@ -55,6 +55,19 @@ pub fn modulated_conv2d<B: Backend>(
     demodulate: bool,
     up: usize,
 ) -> Tensor<B, 4> {
+    modulated_conv2d_scaled(x, weight, styles, demodulate, up, 1.0)
+}
+
+/// [`modulated_conv2d`] with the output multiplied by `scale` (folded into the
+/// demodulation coefficients when demodulating).
+pub fn modulated_conv2d_scaled<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    styles: Tensor<B, 2>,
+    demodulate: bool,
+    up: usize,
+    scale: f64,
+) -> Tensor<B, 4> {
     let [n, i, _, _] = x.dims();
     let [o, _, k, _] = weight.dims();
     let demod = demodulate.then(|| {
@@ -66,18 +79,24 @@ pub fn modulated_conv2d<B: Backend>(
             .sum_dim(2)
             .reshape([o, i])
             .transpose();
-        styles
+        let d = styles
             .clone()
             .square()
             .matmul(w_sq)
             .add_scalar(1e-8)
             .sqrt()
-            .recip()
+            .recip();
+        if scale != 1.0 {
+            d.mul_scalar(scale)
+        } else {
+            d
+        }
     });
     let x = x * styles.reshape([n, i, 1, 1]);
     let x = conv2d_resample(x, weight, up, 1, k / 2);
     match demod {
         Some(d) => x * d.reshape([n, o, 1, 1]),
+        None if scale != 1.0 => x.mul_scalar(scale),
         None => x,
     }
 }
@@ -152,31 +171,45 @@ impl<B: Backend> SynthesisLayer<B> {
     ) -> Tensor<B, 4> {
         let styles = self.affine.forward(w);
         let n = x.dims()[0];
-        let mut x = modulated_conv2d(x, self.weight.val(), styles, true, self.up);
-        let res = self.resolution;
-        let strength = self.noise_strength.val().reshape([1, 1, 1, 1]);
-        match noise_mode {
+        let (o, res) = (self.weight.dims()[0], self.resolution);
+        // The activation gain is folded into the demodulation coefficients and the
+        // noise + bias term: lrelu(g·y) = g·lrelu(y) for g > 0, so this equals
+        // bias_act(conv·d + noise, bias, lrelu, gain) while touching the activations in
+        // fewer passes.
+        let gain = Activation::Lrelu.default_gain() * gain;
+        let x = modulated_conv2d_scaled(x, self.weight.val(), styles, true, self.up, gain);
+        let strength = self.noise_strength.val().reshape([1, 1]);
+        let bias = self.bias.val().mul_scalar(gain).reshape([o, 1]);
+        let x = match noise_mode {
             NoiseMode::Const => {
-                x = x + self.noise_const.val().reshape([1, 1, res, res]) * strength;
+                // noise·strength + bias as one [O, R·R] term, shared by the batch.
+                let noise = self.noise_const.val().reshape([1, res * res]) * strength;
+                let term = (noise.mul_scalar(gain) + bias).reshape([1, o * res * res]);
+                (x.reshape([n, o * res * res]) + term).reshape([n, o, res, res])
             }
             NoiseMode::Random => {
                 let noise = Tensor::random(
-                    [n, 1, res, res],
+                    [n, 1, res * res],
                     Distribution::Normal(0.0, 1.0),
                     &x.device(),
                 );
-                x = x + noise * strength;
+                let noise = (noise * strength.reshape([1, 1, 1])).mul_scalar(gain);
+                let x = x.reshape([n, o, res * res]) + noise;
+                add_channel_bias(
+                    x.reshape([n, o, res, res]),
+                    self.bias.val().mul_scalar(gain),
+                )
             }
-            NoiseMode::None => {}
+            NoiseMode::None => add_channel_bias(x, self.bias.val().mul_scalar(gain)),
+        };
+        let x = leaky_relu(x, LRELU_ALPHA);
+        match self.conv_clamp {
+            Some(c) => {
+                let c = c * gain / Activation::Lrelu.default_gain();
+                x.clamp(-c, c)
+            }
+            None => x,
         }
-        let act = Activation::Lrelu;
-        bias_act(
-            x,
-            Some(self.bias.val()),
-            act,
-            act.default_gain() * gain,
-            self.conv_clamp.map(|c| c * gain),
-        )
     }
 
     pub fn save(&self, prefix: &str, sd: &mut StateDict) {

@@ -1,6 +1,7 @@
 //! One module per `fauxto` subcommand.
 
 pub mod args;
+pub mod bench;
 pub mod generate;
 pub mod info;
 pub mod init_model;
