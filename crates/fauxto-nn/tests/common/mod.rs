@@ -7,16 +7,22 @@ use burn::tensor::Tensor;
 use fauxto_nn::model_file::parse_safetensors;
 use fauxto_nn::state::{HostTensor, StateDict};
 
+/// The backend under test: the CPU backend, or the CUDA backend with `--features cuda`.
+#[cfg(not(feature = "cuda"))]
 pub type B = burn::backend::Flex;
+#[cfg(feature = "cuda")]
+pub type B = burn::backend::Cuda;
 
 pub fn device() -> burn::tensor::Device<B> {
     Default::default()
 }
 
+/// A fixture file; `FAUXTO_FIXTURES` overrides the folder (for test binaries run elsewhere).
 pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    let dir = std::env::var_os("FAUXTO_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
+    dir.join(name)
 }
 
 /// A fixture's tensors and its `config` metadata (JSON).
@@ -64,4 +70,10 @@ pub fn assert_matches<const D: usize>(sd: &StateDict, name: &str, got: Tensor<B,
 }
 
 /// Tolerance of the golden tests: float32 against a float64 reference.
+#[cfg(not(feature = "cuda"))]
 pub const TOL: f64 = 1e-4;
+/// On CUDA, burn's matrix-multiply and convolution kernels run float32 inputs through
+/// TF32 tensor cores (10-bit mantissa), as PyTorch does for convolutions by default, so
+/// results carry relative errors around 1e-3 (measured on an H100: up to 1.25e-3).
+#[cfg(feature = "cuda")]
+pub const TOL: f64 = 5e-3;
