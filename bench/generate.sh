@@ -30,20 +30,36 @@ for res in $RESOLUTIONS; do
     for fused in "" "--no-fused"; do
         python3 tools/bench_generate_torch.py --preset "$PRESET" --res "$res" --batch "$BATCH" \
             --iters "$iters" --threads "$THREADS" --device "$DEVICE" $fused | tee -a "$results"
+        # The peer again with the allocator settings fauxto applies to itself
+        # (crates/fauxto/src/allocator.rs), so that the comparison is like for like.
+        if [ "$DEVICE" = cpu ]; then
+            MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 MALLOC_TOP_PAD_=268435456 \
+                python3 tools/bench_generate_torch.py --preset "$PRESET" --res "$res" \
+                --batch "$BATCH" --iters "$iters" --threads "$THREADS" --device "$DEVICE" $fused \
+                | sed 's/"impl": "pytorch"/"impl": "pytorch", "malloc": "tuned"/' | tee -a "$results"
+        fi
     done
 done
 
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+def peer(res, fused, tuned):
+    for x in rows:
+        if (x["res"] == res and x["impl"] == "pytorch" and bool(x.get("fused_modconv")) == fused
+                and (x.get("malloc") == "tuned") == tuned):
+            return x["images_per_s"]
+    return None
 print()
-print("| res | batch | fauxto img/s | fauxto GFLOP/s | PyTorch fused img/s | PyTorch non-fused img/s | ratio vs fused | ratio vs non-fused |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| res | batch | fauxto img/s | fauxto GFLOP/s | peer | PyTorch img/s | fauxto / PyTorch |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in sorted({x["res"] for x in rows}):
     f = next(x for x in rows if x["res"] == r and x["impl"] == "fauxto")
-    fused = next(x for x in rows if x["res"] == r and x["impl"] == "pytorch" and x.get("fused_modconv"))
-    plain = next(x for x in rows if x["res"] == r and x["impl"] == "pytorch" and not x.get("fused_modconv"))
-    print(f"| {r} | {f['batch']} | {f['images_per_s']:.2f} | {f['gflop_per_s']:.0f} | "
-          f"{fused['images_per_s']:.2f} | {plain['images_per_s']:.2f} | "
-          f"{f['images_per_s'] / fused['images_per_s']:.2f}x | {f['images_per_s'] / plain['images_per_s']:.2f}x |")
+    for fused in (True, False):
+        for tuned in (False, True):
+            p = peer(r, fused, tuned)
+            if p is None:
+                continue
+            name = ("fused (official inference path)" if fused else "non-fused") + (", tuned malloc" if tuned else "")
+            print(f"| {r} | {f['batch']} | {f['images_per_s']:.2f} | {f['gflop_per_s']:.0f} | {name} | {p:.2f} | {f['images_per_s'] / p:.2f}x |")
 PY

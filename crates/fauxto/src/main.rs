@@ -3,6 +3,7 @@
 //! A thin command-line front end over the fauxto crates; each subcommand lives in
 //! `commands/`.
 
+mod allocator;
 mod backend;
 mod commands;
 mod images;
@@ -46,6 +47,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::tune_for_tensors();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FAUXTO_LOG")
