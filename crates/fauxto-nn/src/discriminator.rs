@@ -15,7 +15,7 @@ use crate::layers::conv::{Conv2dLayer, ConvLayerOptions};
 use crate::layers::fc::{FcOptions, FullyConnectedLayer};
 use crate::mapping::MappingNetwork;
 use crate::ops::Activation;
-use crate::state::{join, ParamSource, StateDict, StateDictSource};
+use crate::state::{build_strict, join, ParamSource, StateDict};
 
 /// One resolution of the discriminator (official name `b{resolution}`).
 #[derive(Module, Debug)]
@@ -310,13 +310,7 @@ impl<B: Backend> Discriminator<B> {
         cfg: &DiscriminatorConfig,
         device: &B::Device,
     ) -> Result<Self, ModelError> {
-        let mut src = StateDictSource::new(state, device);
-        let d = Self::new(&mut src, "", cfg)?;
-        let unused = src.unused();
-        if !unused.is_empty() {
-            return Err(ModelError::Unexpected(unused.join(", ")));
-        }
-        Ok(d)
+        build_strict(state, device, |src| Self::new(src, "", cfg))
     }
 
     /// img: [N, C, R, R] in [-1, 1], c: [N, c_dim] → logits [N, 1].

@@ -8,7 +8,7 @@ use crate::config::GeneratorConfig;
 use crate::error::ModelError;
 use crate::layers::NoiseMode;
 use crate::mapping::MappingNetwork;
-use crate::state::{join, ParamSource, StateDict, StateDictSource};
+use crate::state::{build_strict, join, ParamSource, StateDict};
 use crate::synthesis::SynthesisNetwork;
 
 #[derive(Module, Debug)]
@@ -65,13 +65,7 @@ impl<B: Backend> Generator<B> {
         cfg: &GeneratorConfig,
         device: &B::Device,
     ) -> Result<Self, ModelError> {
-        let mut src = StateDictSource::new(state, device);
-        let g = Self::new(&mut src, "", cfg)?;
-        let unused = src.unused();
-        if !unused.is_empty() {
-            return Err(ModelError::Unexpected(unused.join(", ")));
-        }
-        Ok(g)
+        build_strict(state, device, |src| Self::new(src, "", cfg))
     }
 
     pub fn num_ws(&self) -> usize {

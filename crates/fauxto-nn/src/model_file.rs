@@ -22,7 +22,7 @@ use crate::config::{DiscriminatorConfig, GeneratorConfig};
 use crate::discriminator::Discriminator;
 use crate::error::ModelError;
 use crate::generator::Generator;
-use crate::state::{HostTensor, StateDict, StateDictSource};
+use crate::state::{HostTensor, StateDict};
 
 /// Value of the `format` metadata key that marks a fauxto model file.
 pub const FORMAT: &str = "fauxto-model";
@@ -131,8 +131,7 @@ impl ModelFile {
         if sub.tensors.is_empty() {
             return Ok(None);
         }
-        let mut src = StateDictSource::new(&sub, device);
-        Ok(Some(Discriminator::new(&mut src, "", cfg)?))
+        Ok(Some(Discriminator::from_state_dict(&sub, cfg, device)?))
     }
 
     /// Number of generator parameters and buffers.
@@ -273,9 +272,19 @@ fn to_f32(name: &str, view: &TensorView<'_>) -> Result<Vec<f32>, ModelError> {
             .chunks_exact(2)
             .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect(),
+        // Integer buffers (counters, labels) are read as float32 too.
+        Dtype::I64 => raw
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+            .collect(),
+        Dtype::I32 => raw
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as f32)
+            .collect(),
+        Dtype::U8 => raw.iter().map(|&b| b as f32).collect(),
         other => {
             return Err(ModelError::Format(format!(
-                "tensor `{name}` has dtype {other:?}; expected a float type"
+                "tensor `{name}` has dtype {other:?}; expected a float or integer type"
             )))
         }
     };

@@ -239,6 +239,22 @@ impl<B: Backend> ParamSource<B> for StateDictSource<'_, B> {
     }
 }
 
+/// Builds a network from `state` with `build`, then refuses tensors it did not use (apart
+/// from the standard resample filters), so a mismatched file fails loudly.
+pub fn build_strict<B: Backend, T>(
+    state: &StateDict,
+    device: &B::Device,
+    build: impl FnOnce(&mut StateDictSource<'_, B>) -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    let mut src = StateDictSource::new(state, device);
+    let net = build(&mut src)?;
+    let unused = src.unused();
+    if !unused.is_empty() {
+        return Err(ModelError::Unexpected(unused.join(", ")));
+    }
+    Ok(net)
+}
+
 /// Joins a prefix and a name with a dot (`"" + "weight"` → `"weight"`).
 pub fn join(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {

@@ -5,28 +5,29 @@ mod common;
 
 use common::*;
 use fauxto_nn::{
-    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, Truncation,
+    Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode, StateDict,
+    Truncation,
 };
 
-fn generator(name: &str) -> (Generator<B>, fauxto_nn::StateDict) {
+/// A fixture's parameters (without its `in.*` inputs and `out.*` outputs) and config.
+fn params_and_config<C: serde::de::DeserializeOwned>(name: &str) -> (StateDict, C, StateDict) {
     let (sd, config) = fixture(name);
-    let cfg: GeneratorConfig = serde_json::from_value(config).expect("G config");
-    // The fixture holds the inputs and outputs too: keep only the parameters.
+    let cfg = serde_json::from_value(config).expect("config");
     let mut params = sd.clone();
     params
         .tensors
         .retain(|k, _| !k.starts_with("in.") && !k.starts_with("out."));
+    (params, cfg, sd)
+}
+
+fn generator(name: &str) -> (Generator<B>, StateDict) {
+    let (params, cfg, sd) = params_and_config::<GeneratorConfig>(name);
     let g = Generator::from_state_dict(&params, &cfg, &device()).expect("G loads");
     (g, sd)
 }
 
-fn discriminator(name: &str) -> (Discriminator<B>, fauxto_nn::StateDict) {
-    let (sd, config) = fixture(name);
-    let cfg: DiscriminatorConfig = serde_json::from_value(config).expect("D config");
-    let mut params = sd.clone();
-    params
-        .tensors
-        .retain(|k, _| !k.starts_with("in.") && !k.starts_with("out."));
+fn discriminator(name: &str) -> (Discriminator<B>, StateDict) {
+    let (params, cfg, sd) = params_and_config::<DiscriminatorConfig>(name);
     let d = Discriminator::from_state_dict(&params, &cfg, &device()).expect("D loads");
     (d, sd)
 }

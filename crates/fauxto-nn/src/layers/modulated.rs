@@ -101,6 +101,26 @@ pub fn modulated_conv2d_scaled<B: Backend>(
     }
 }
 
+/// The learned affine map w → styles (official `affine`), biased to 1 at initialisation so
+/// that the styles start as the identity scaling.
+fn style_affine<B: Backend, S: ParamSource<B>>(
+    src: &mut S,
+    prefix: &str,
+    w_dim: usize,
+    in_channels: usize,
+) -> Result<FullyConnectedLayer<B>, ModelError> {
+    FullyConnectedLayer::new(
+        src,
+        &join(prefix, "affine"),
+        w_dim,
+        in_channels,
+        FcOptions {
+            bias_init: 1.0,
+            ..FcOptions::default()
+        },
+    )
+}
+
 /// One synthesis layer: affine style from w, modulated 3x3 convolution (optionally with
 /// 2x upsampling), per-pixel noise with a learned strength, bias, leaky ReLU with gain √2
 /// and an optional clamp.
@@ -131,16 +151,7 @@ impl<B: Backend> SynthesisLayer<B> {
         up: usize,
         conv_clamp: Option<f64>,
     ) -> Result<Self, ModelError> {
-        let affine = FullyConnectedLayer::new(
-            src,
-            &join(prefix, "affine"),
-            w_dim,
-            in_channels,
-            FcOptions {
-                bias_init: 1.0,
-                ..FcOptions::default()
-            },
-        )?;
+        let affine = style_affine(src, prefix, w_dim, in_channels)?;
         Ok(Self {
             affine,
             weight: src.param(
@@ -242,16 +253,7 @@ impl<B: Backend> ToRgbLayer<B> {
         w_dim: usize,
         conv_clamp: Option<f64>,
     ) -> Result<Self, ModelError> {
-        let affine = FullyConnectedLayer::new(
-            src,
-            &join(prefix, "affine"),
-            w_dim,
-            in_channels,
-            FcOptions {
-                bias_init: 1.0,
-                ..FcOptions::default()
-            },
-        )?;
+        let affine = style_affine(src, prefix, w_dim, in_channels)?;
         Ok(Self {
             affine,
             weight: src.param(

@@ -8,9 +8,9 @@ use fauxto_nn::model_file::parse_safetensors;
 use fauxto_nn::state::{HostTensor, StateDict};
 
 /// The backend under test: the CPU backend, or the CUDA backend with `--features cuda`.
-#[cfg(not(feature = "cuda"))]
+#[cfg(not(feature = "cuda-tests"))]
 pub type B = burn::backend::Flex;
-#[cfg(feature = "cuda")]
+#[cfg(feature = "cuda-tests")]
 pub type B = burn::backend::Cuda;
 
 pub fn device() -> burn::tensor::Device<B> {
@@ -70,10 +70,10 @@ pub fn assert_matches<const D: usize>(sd: &StateDict, name: &str, got: Tensor<B,
 }
 
 /// Tolerance of the golden tests: float32 against a float64 reference.
-#[cfg(not(feature = "cuda"))]
+#[cfg(not(feature = "cuda-tests"))]
 pub const TOL: f64 = 1e-4;
 /// On CUDA, burn's matrix-multiply and convolution kernels run float32 inputs through
 /// TF32 tensor cores (10-bit mantissa), as PyTorch does for convolutions by default, so
 /// results carry relative errors around 1e-3 (measured on an H100: up to 1.25e-3).
-#[cfg(feature = "cuda")]
+#[cfg(feature = "cuda-tests")]
 pub const TOL: f64 = 5e-3;
