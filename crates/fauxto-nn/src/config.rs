@@ -210,6 +210,11 @@ impl DiscriminatorConfig {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         resolution_log2(self.img_resolution)?;
+        if self.img_resolution < 8 {
+            return Err(ConfigError::Unsupported(
+                "a discriminator needs a resolution of at least 8 (its 4x4 head follows at least one block)".into(),
+            ));
+        }
         if !matches!(self.architecture.as_str(), "resnet" | "orig") {
             return Err(ConfigError::Unsupported(format!(
                 "discriminator architecture `{}` (only `resnet` and `orig`)",
@@ -352,7 +357,7 @@ mod tests {
 
     #[test]
     fn resolutions_must_be_powers_of_two_in_range() {
-        for bad in [0, 2, 48, 100, 2048] {
+        for bad in [0, 2, 4, 48, 100, 2048] {
             assert!(Preset::Small.configs(bad, 3, 0).is_err(), "{bad}");
         }
         assert!(Preset::Small.configs(64, 3, 0).is_ok());

@@ -287,3 +287,57 @@ fn unwritable_output_is_a_clear_error() {
     ]);
     assert_clear_error(&out, 1, "cannot create output directory");
 }
+
+#[test]
+fn init_model_takes_custom_widths() {
+    let dir = scratch("custom");
+    let path = dir.join("custom.safetensors");
+    let out = fauxto(&[
+        "init-model",
+        "--preset",
+        "small",
+        "--res",
+        "8",
+        "--channel-base",
+        "256",
+        "--channel-max",
+        "16",
+        "--map-layers",
+        "3",
+        "--c-dim",
+        "2",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = fauxto(&["info", path.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = &v["model"]["generator"];
+    assert_eq!(g["mapping"]["num_layers"], 3);
+    assert_eq!(g["synthesis"]["channel_max"], 16);
+    assert_eq!(g["c_dim"], 2);
+    assert!(
+        dir.join("custom.md").exists(),
+        "model card beside the model"
+    );
+    let gen = fauxto(&[
+        "generate",
+        "--model",
+        path.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "--class",
+        "1",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert!(gen.status.success(), "{}", stderr(&gen));
+    let res4 = fauxto(&[
+        "init-model",
+        "--res",
+        "4",
+        "--out",
+        dir.join("r4.safetensors").to_str().unwrap(),
+    ]);
+    assert_clear_error(&res4, 1, "at least 8");
+}

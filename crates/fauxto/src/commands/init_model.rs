@@ -26,6 +26,15 @@ pub struct InitModelArgs {
     /// Number of conditioning classes (0 for an unconditional model).
     #[arg(long, default_value_t = 0)]
     pub c_dim: usize,
+    /// Override the preset's channel base (channels at resolution r: min(base / r, max)).
+    #[arg(long)]
+    pub channel_base: Option<usize>,
+    /// Override the preset's most channels per layer.
+    #[arg(long)]
+    pub channel_max: Option<usize>,
+    /// Override the preset's number of mapping layers.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub map_layers: Option<u32>,
     /// Seed of the random initialisation.
     #[arg(long, default_value_t = 0)]
     pub seed: u32,
@@ -47,7 +56,22 @@ pub fn run(args: &InitModelArgs) -> Result<()> {
 
 fn run_on<B: Backend>(device: &B::Device, args: &InitModelArgs) -> Result<()> {
     let preset = Preset::from_name(&args.preset)?;
-    let (g_cfg, d_cfg) = preset.configs(args.res, args.channels, args.c_dim)?;
+    let (mut g_cfg, mut d_cfg) = preset.configs(args.res, args.channels, args.c_dim)?;
+    if let Some(base) = args.channel_base {
+        g_cfg.synthesis.channel_base = base;
+        d_cfg.channel_base = base;
+    }
+    if let Some(max) = args.channel_max {
+        g_cfg.synthesis.channel_max = max;
+        d_cfg.channel_max = max;
+    }
+    if let Some(layers) = args.map_layers {
+        g_cfg.mapping.num_layers = layers as usize;
+    }
+    g_cfg.validate()?;
+    d_cfg.validate()?;
+    let custom =
+        args.channel_base.is_some() || args.channel_max.is_some() || args.map_layers.is_some();
     let mut init = RandomInit::<B>::new(args.seed, device);
     let g = Generator::new(&mut init, "", &g_cfg)?;
     let d = Discriminator::new(&mut init, "", &d_cfg)?;
@@ -59,7 +83,11 @@ fn run_on<B: Backend>(device: &B::Device, args: &InitModelArgs) -> Result<()> {
     });
     let info = ModelInfo {
         name,
-        preset: Some(preset.name().into()),
+        preset: Some(if custom {
+            format!("{} (customised)", preset.name())
+        } else {
+            preset.name().into()
+        }),
         license: args.license.clone(),
         generator: g_cfg,
         discriminator: Some(d_cfg),
