@@ -16,6 +16,7 @@ use crate::layers::fc::{FcOptions, FullyConnectedLayer};
 use crate::mapping::MappingNetwork;
 use crate::ops::Activation;
 use crate::state::{build_strict, join, ParamSource, StateDict};
+use crate::tape::ActivationTape;
 
 /// One resolution of the discriminator (official name `b{resolution}`).
 #[derive(Module, Debug)]
@@ -101,10 +102,15 @@ impl<B: Backend> DiscriminatorBlock<B> {
     }
 
     /// x: features from the block above (None for the first block), img: the input image.
-    pub fn forward(&self, x: Option<Tensor<B, 4>>, img: &Tensor<B, 4>) -> Tensor<B, 4> {
+    pub fn forward(
+        &self,
+        x: Option<Tensor<B, 4>>,
+        img: &Tensor<B, 4>,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 4> {
         let x = match (&self.fromrgb, x) {
             (Some(fromrgb), x) => {
-                let y = fromrgb.forward(img.clone(), 1.0);
+                let y = fromrgb.forward_taped(img.clone(), 1.0, tape);
                 match x {
                     Some(x) => x + y,
                     None => y,
@@ -116,11 +122,14 @@ impl<B: Backend> DiscriminatorBlock<B> {
         match &self.skip {
             Some(skip) => {
                 let gain = std::f64::consts::FRAC_1_SQRT_2;
-                let y = skip.forward(x.clone(), gain);
-                let x = self.conv1.forward(self.conv0.forward(x, 1.0), gain);
-                y + x
+                let y = skip.forward_taped(x.clone(), gain, tape);
+                let x = self.conv0.forward_taped(x, 1.0, tape);
+                y + self.conv1.forward_taped(x, gain, tape)
             }
-            None => self.conv1.forward(self.conv0.forward(x, 1.0), 1.0),
+            None => {
+                let x = self.conv0.forward_taped(x, 1.0, tape);
+                self.conv1.forward_taped(x, 1.0, tape)
+            }
         }
     }
 
@@ -224,14 +233,19 @@ impl<B: Backend> DiscriminatorEpilogue<B> {
     }
 
     /// x: [N, C, 4, 4] → logits [N, 1].
-    pub fn forward(&self, x: Tensor<B, 4>, cmap: Option<Tensor<B, 2>>) -> Tensor<B, 2> {
+    pub fn forward(
+        &self,
+        x: Tensor<B, 4>,
+        cmap: Option<Tensor<B, 2>>,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 2> {
         let x = if self.mbstd_num_channels > 0 {
             minibatch_stddev(x, self.mbstd_group_size, self.mbstd_num_channels)
         } else {
             x
         };
-        let x = self.conv.forward(x, 1.0);
-        let x = self.fc.forward(x.flatten(1, 3));
+        let x = self.conv.forward_taped(x, 1.0, tape);
+        let x = self.fc.forward_taped(x.flatten(1, 3), tape);
         let x = self.out.forward(x);
         match cmap {
             Some(cmap) if self.cmap_dim > 0 => (x * cmap)
@@ -315,7 +329,18 @@ impl<B: Backend> Discriminator<B> {
 
     /// img: [N, C, R, R] in [-1, 1], c: [N, c_dim] → logits [N, 1].
     pub fn forward(&self, img: Tensor<B, 4>, c: Option<Tensor<B, 2>>) -> Tensor<B, 2> {
-        self.forward_traced(img, c, |_, _| {})
+        self.forward_with(img, c, &mut ActivationTape::free(), |_, _| {})
+    }
+
+    /// As [`forward`](Self::forward) with the activations and clamps on `tape`
+    /// (training's finite-difference R1 records and replays them).
+    pub fn forward_taped(
+        &self,
+        img: Tensor<B, 4>,
+        c: Option<Tensor<B, 2>>,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 2> {
+        self.forward_with(img, c, tape, |_, _| {})
     }
 
     /// As [`forward`](Self::forward), calling `trace(resolution, x)` after each block.
@@ -323,17 +348,27 @@ impl<B: Backend> Discriminator<B> {
         &self,
         img: Tensor<B, 4>,
         c: Option<Tensor<B, 2>>,
+        trace: impl FnMut(usize, &Tensor<B, 4>),
+    ) -> Tensor<B, 2> {
+        self.forward_with(img, c, &mut ActivationTape::free(), trace)
+    }
+
+    fn forward_with(
+        &self,
+        img: Tensor<B, 4>,
+        c: Option<Tensor<B, 2>>,
+        tape: &mut ActivationTape<B>,
         mut trace: impl FnMut(usize, &Tensor<B, 4>),
     ) -> Tensor<B, 2> {
         let mut x = None;
         for block in &self.blocks {
-            let bx = block.forward(x, &img);
+            let bx = block.forward(x, &img, tape);
             trace(block.resolution, &bx);
             x = Some(bx);
         }
         let cmap = self.mapping.as_ref().map(|m| m.forward(None, c));
         let x = x.expect("resolution ≥ 8 gives at least one block");
-        self.b4.forward(x, cmap)
+        self.b4.forward(x, cmap, tape)
     }
 
     pub fn state_dict(&self) -> StateDict {

@@ -31,6 +31,7 @@ pub mod sample;
 pub mod seed;
 pub mod state;
 pub mod synthesis;
+pub mod tape;
 
 pub use config::{DiscriminatorConfig, GeneratorConfig, MappingConfig, Preset, SynthesisConfig};
 pub use discriminator::Discriminator;
@@ -38,3 +39,4 @@ pub use error::{ConfigError, ModelError};
 pub use generator::{Generator, Truncation};
 pub use layers::NoiseMode;
 pub use state::{RandomInit, StateDict};
+pub use tape::ActivationTape;

@@ -190,24 +190,7 @@ impl ModelFile {
             ("format_version".to_string(), FORMAT_VERSION.to_string()),
             ("model".to_string(), info),
         ]);
-        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
-            .state
-            .tensors
-            .iter()
-            .map(|(k, t)| {
-                let raw = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
-                (k.clone(), raw, t.shape.clone())
-            })
-            .collect();
-        let views = bytes
-            .iter()
-            .map(|(k, raw, shape)| {
-                TensorView::new(Dtype::F32, shape.clone(), raw)
-                    .map(|v| (k.clone(), v))
-                    .map_err(|e| ModelError::Format(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        safetensors::serialize(views, Some(metadata)).map_err(|e| ModelError::Format(e.to_string()))
+        serialize_state(&self.state, metadata)
     }
 
     /// Writes the model file and its card (`<stem>.md`) atomically; sets `sha256`.
@@ -228,6 +211,30 @@ impl ModelFile {
 /// `model.safetensors` → `model.md`.
 pub fn card_path(model: &Path) -> PathBuf {
     model.with_extension("md")
+}
+
+/// Safetensors bytes (float32) of `state` with `metadata`.
+pub fn serialize_state(
+    state: &StateDict,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, ModelError> {
+    let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = state
+        .tensors
+        .iter()
+        .map(|(k, t)| {
+            let raw = t.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (k.clone(), raw, t.shape.clone())
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(k, raw, shape)| {
+            TensorView::new(Dtype::F32, shape.clone(), raw)
+                .map(|v| (k.clone(), v))
+                .map_err(|e| ModelError::Format(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| ModelError::Format(e.to_string()))
 }
 
 /// Parses safetensors bytes into float32 host tensors and the metadata map.

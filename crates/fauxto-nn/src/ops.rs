@@ -1,7 +1,9 @@
 //! Elementwise building blocks shared by all layers: the fused bias + activation of the
 //! official `bias_act` op, and the second-moment normalisation of the mapping input.
 
-use burn::tensor::{activation::leaky_relu, backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
+
+use crate::tape::ActivationTape;
 
 /// Slope of the leaky ReLU for negative inputs (StyleGAN uses 0.2 throughout).
 pub const LRELU_ALPHA: f64 = 0.2;
@@ -26,26 +28,28 @@ impl Activation {
 }
 
 /// `bias_act` of the official code: add a per-channel bias (channel axis 1), apply the
-/// activation, multiply by `gain`, then clamp to ±`clamp`.
+/// activation, multiply by `gain`, then clamp to ±`clamp`. The activation and the clamp go
+/// through `tape` (see [`crate::tape`]).
 pub fn bias_act<B: Backend, const D: usize>(
     x: Tensor<B, D>,
     bias: Option<Tensor<B, 1>>,
     activation: Activation,
     gain: f64,
     clamp: Option<f64>,
+    tape: &mut ActivationTape<B>,
 ) -> Tensor<B, D> {
     let mut x = match bias {
         Some(bias) => add_channel_bias(x, bias),
         None => x,
     };
     if activation == Activation::Lrelu {
-        x = leaky_relu(x, LRELU_ALPHA);
+        x = tape.leaky_relu(x, LRELU_ALPHA);
     }
     if gain != 1.0 {
         x = x.mul_scalar(gain);
     }
     match clamp {
-        Some(c) => x.clamp(-c, c),
+        Some(c) => tape.clamp(x, c),
         None => x,
     }
 }

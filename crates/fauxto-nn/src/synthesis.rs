@@ -11,6 +11,7 @@ use crate::error::ModelError;
 use crate::fir::upsample2d;
 use crate::layers::{NoiseMode, SynthesisLayer, ToRgbLayer};
 use crate::state::{join, Init, ParamSource, StateDict};
+use crate::tape::ActivationTape;
 
 /// One resolution of the synthesis network (official name `b{resolution}`).
 #[derive(Module, Debug)]
@@ -103,6 +104,7 @@ impl<B: Backend> SynthesisBlock<B> {
         img: Option<Tensor<B, 4>>,
         ws: &[Tensor<B, 2>],
         noise_mode: NoiseMode,
+        tape: &mut ActivationTape<B>,
     ) -> (Tensor<B, 4>, Tensor<B, 4>) {
         assert_eq!(ws.len(), self.num_conv() + 1, "block needs num_conv + 1 ws");
         let x = match (&self.const_input, &self.conv0) {
@@ -111,16 +113,20 @@ impl<B: Backend> SynthesisBlock<B> {
                 let c = c.val();
                 let [ch, h, w] = c.dims();
                 let x = c.reshape([1, ch, h, w]).repeat_dim(0, n);
-                self.conv1.forward(x, ws[0].clone(), noise_mode, 1.0)
+                self.conv1
+                    .forward_taped(x, ws[0].clone(), noise_mode, 1.0, tape)
             }
             (None, Some(conv0)) => {
                 let x = x.expect("block above 4x4 needs input features");
-                let x = conv0.forward(x, ws[0].clone(), noise_mode, 1.0);
-                self.conv1.forward(x, ws[1].clone(), noise_mode, 1.0)
+                let x = conv0.forward_taped(x, ws[0].clone(), noise_mode, 1.0, tape);
+                self.conv1
+                    .forward_taped(x, ws[1].clone(), noise_mode, 1.0, tape)
             }
             (None, None) => unreachable!("a block has a constant input or conv0"),
         };
-        let y = self.torgb.forward(x.clone(), ws[self.num_conv()].clone());
+        let y = self
+            .torgb
+            .forward_taped(x.clone(), ws[self.num_conv()].clone(), tape);
         let img = match img {
             Some(img) => upsample2d(img) + y,
             None => y,
@@ -173,7 +179,7 @@ impl<B: Backend> SynthesisNetwork<B> {
 
     /// ws: [N, num_ws, w_dim] → image [N, img_channels, R, R] in about [-1, 1].
     pub fn forward(&self, ws: Tensor<B, 3>, noise_mode: NoiseMode) -> Tensor<B, 4> {
-        self.forward_traced(ws, noise_mode, |_, _, _| {})
+        self.forward_with(ws, noise_mode, &mut ActivationTape::free(), |_, _, _| {})
     }
 
     /// As [`forward`](Self::forward), calling `trace(resolution, x, img)` after each block.
@@ -181,6 +187,27 @@ impl<B: Backend> SynthesisNetwork<B> {
         &self,
         ws: Tensor<B, 3>,
         noise_mode: NoiseMode,
+        trace: impl FnMut(usize, &Tensor<B, 4>, &Tensor<B, 4>),
+    ) -> Tensor<B, 4> {
+        self.forward_with(ws, noise_mode, &mut ActivationTape::free(), trace)
+    }
+
+    /// As [`forward`](Self::forward) with the noise draws, activations and clamps on
+    /// `tape` (training's finite-difference regularisers record and replay them).
+    pub fn forward_taped(
+        &self,
+        ws: Tensor<B, 3>,
+        noise_mode: NoiseMode,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 4> {
+        self.forward_with(ws, noise_mode, tape, |_, _, _| {})
+    }
+
+    fn forward_with(
+        &self,
+        ws: Tensor<B, 3>,
+        noise_mode: NoiseMode,
+        tape: &mut ActivationTape<B>,
         mut trace: impl FnMut(usize, &Tensor<B, 4>, &Tensor<B, 4>),
     ) -> Tensor<B, 4> {
         let [n, num_ws, w_dim] = ws.dims();
@@ -194,7 +221,7 @@ impl<B: Backend> SynthesisNetwork<B> {
         let mut w_idx = 0;
         for block in &self.blocks {
             let block_ws: Vec<_> = (w_idx..w_idx + block.num_conv() + 1).map(w_at).collect();
-            let (bx, bimg) = block.forward(x, img, &block_ws, noise_mode);
+            let (bx, bimg) = block.forward(x, img, &block_ws, noise_mode, tape);
             trace(block.resolution, &bx, &bimg);
             x = Some(bx);
             img = Some(bimg);

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{bench, generate, info, init_model, interpolate, mix};
+use commands::{bench, dataset, generate, info, init_model, interpolate, mix, train};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,10 @@ enum Command {
     Interpolate(interpolate::InterpolateArgs),
     /// Show what a model file holds.
     Info(info::InfoArgs),
+    /// Pack a folder or zip of images into a training dataset with a manifest.
+    Dataset(dataset::DatasetArgs),
+    /// Train a StyleGAN2 generator on a packed dataset (resumable).
+    Train(Box<train::TrainArgs>),
     /// Measure generation throughput (images/s) of a preset on this machine.
     Bench(bench::BenchArgs),
 }
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
         Command::Interpolate(a) => interpolate::run(a),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Dataset(a) => dataset::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -13,6 +13,7 @@ use crate::error::ModelError;
 use crate::fir;
 use crate::ops::{bias_act, Activation};
 use crate::state::{join, Init, ParamSource, StateDict};
+use crate::tape::ActivationTape;
 
 #[derive(Module, Debug)]
 pub struct Conv2dLayer<B: Backend> {
@@ -84,6 +85,16 @@ impl<B: Backend> Conv2dLayer<B> {
     /// x: [N, in, H, W] → [N, out, H·up/down, W·up/down]; `gain` scales the output
     /// (and the clamp), as the residual branches of the discriminator use it.
     pub fn forward(&self, x: Tensor<B, 4>, gain: f64) -> Tensor<B, 4> {
+        self.forward_taped(x, gain, &mut ActivationTape::free())
+    }
+
+    /// [`forward`](Self::forward) with the activation and clamp on `tape`.
+    pub fn forward_taped(
+        &self,
+        x: Tensor<B, 4>,
+        gain: f64,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 4> {
         let w = self.weight.val().mul_scalar(self.weight_gain);
         let x = conv2d_resample(x, w, self.up, self.down, self.kernel_size / 2);
         let act_gain = self.activation.default_gain() * gain;
@@ -94,6 +105,7 @@ impl<B: Backend> Conv2dLayer<B> {
             self.activation,
             act_gain,
             clamp,
+            tape,
         )
     }
 

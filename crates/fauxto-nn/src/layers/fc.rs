@@ -10,6 +10,7 @@ use burn::tensor::{backend::Backend, Tensor};
 use crate::error::ModelError;
 use crate::ops::{bias_act, Activation};
 use crate::state::{join, Init, ParamSource, StateDict};
+use crate::tape::ActivationTape;
 
 #[derive(Module, Debug)]
 pub struct FullyConnectedLayer<B: Backend> {
@@ -77,6 +78,11 @@ impl<B: Backend> FullyConnectedLayer<B> {
 
     /// x: [N, in] → [N, out].
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.forward_taped(x, &mut ActivationTape::free())
+    }
+
+    /// [`forward`](Self::forward) with the activation on `tape`.
+    pub fn forward_taped(&self, x: Tensor<B, 2>, tape: &mut ActivationTape<B>) -> Tensor<B, 2> {
         let w = self.weight.val().mul_scalar(self.weight_gain);
         let x = x.matmul(w.transpose());
         let b = self.bias.as_ref().map(|b| {
@@ -87,7 +93,14 @@ impl<B: Backend> FullyConnectedLayer<B> {
                 b
             }
         });
-        bias_act(x, b, self.activation, self.activation.default_gain(), None)
+        bias_act(
+            x,
+            b,
+            self.activation,
+            self.activation.default_gain(),
+            None,
+            tape,
+        )
     }
 
     pub fn save(&self, prefix: &str, sd: &mut StateDict) {

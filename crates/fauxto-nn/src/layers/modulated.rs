@@ -3,13 +3,14 @@
 //! Official names: `modulated_conv2d`, `SynthesisLayer`, `ToRGBLayer`.
 
 use burn::module::{Module, Param};
-use burn::tensor::{activation::leaky_relu, backend::Backend, Distribution, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::error::ModelError;
 use crate::layers::conv::conv2d_resample;
 use crate::layers::fc::{FcOptions, FullyConnectedLayer};
 use crate::ops::{add_channel_bias, bias_act, Activation, LRELU_ALPHA};
 use crate::state::{join, Init, ParamSource, StateDict};
+use crate::tape::ActivationTape;
 
 /// How the per-pixel noise inputs are drawn (official `noise_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -180,6 +181,18 @@ impl<B: Backend> SynthesisLayer<B> {
         noise_mode: NoiseMode,
         gain: f64,
     ) -> Tensor<B, 4> {
+        self.forward_taped(x, w, noise_mode, gain, &mut ActivationTape::free())
+    }
+
+    /// [`forward`](Self::forward) with the noise draw, activation and clamp on `tape`.
+    pub fn forward_taped(
+        &self,
+        x: Tensor<B, 4>,
+        w: Tensor<B, 2>,
+        noise_mode: NoiseMode,
+        gain: f64,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 4> {
         let styles = self.affine.forward(w);
         let n = x.dims()[0];
         let (o, res) = (self.weight.dims()[0], self.resolution);
@@ -199,11 +212,7 @@ impl<B: Backend> SynthesisLayer<B> {
                 (x.reshape([n, o * res * res]) + term).reshape([n, o, res, res])
             }
             NoiseMode::Random => {
-                let noise = Tensor::random(
-                    [n, 1, res * res],
-                    Distribution::Normal(0.0, 1.0),
-                    &x.device(),
-                );
+                let noise = tape.noise([n, 1, res * res], &x.device());
                 let noise = (noise * strength.reshape([1, 1, 1])).mul_scalar(gain);
                 let x = x.reshape([n, o, res * res]) + noise;
                 add_channel_bias(
@@ -213,11 +222,11 @@ impl<B: Backend> SynthesisLayer<B> {
             }
             NoiseMode::None => add_channel_bias(x, self.bias.val().mul_scalar(gain)),
         };
-        let x = leaky_relu(x, LRELU_ALPHA);
+        let x = tape.leaky_relu(x, LRELU_ALPHA);
         match self.conv_clamp {
             Some(c) => {
                 let c = c * gain / Activation::Lrelu.default_gain();
-                x.clamp(-c, c)
+                tape.clamp(x, c)
             }
             None => x,
         }
@@ -269,6 +278,16 @@ impl<B: Backend> ToRgbLayer<B> {
 
     /// x: [N, in, H, W], w: [N, w_dim] → [N, img_channels, H, W].
     pub fn forward(&self, x: Tensor<B, 4>, w: Tensor<B, 2>) -> Tensor<B, 4> {
+        self.forward_taped(x, w, &mut ActivationTape::free())
+    }
+
+    /// [`forward`](Self::forward) with the clamp on `tape`.
+    pub fn forward_taped(
+        &self,
+        x: Tensor<B, 4>,
+        w: Tensor<B, 2>,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 4> {
         let styles = self.affine.forward(w).mul_scalar(self.weight_gain);
         let x = modulated_conv2d(x, self.weight.val(), styles, false, 1);
         bias_act(
@@ -277,6 +296,7 @@ impl<B: Backend> ToRgbLayer<B> {
             Activation::Linear,
             1.0,
             self.conv_clamp,
+            tape,
         )
     }
 

@@ -2,11 +2,13 @@
 
 pub mod args;
 pub mod bench;
+pub mod dataset;
 pub mod generate;
 pub mod info;
 pub mod init_model;
 pub mod interpolate;
 pub mod mix;
+pub mod train;
 
 use std::path::Path;
 

@@ -1,0 +1,252 @@
+//! The activation tape: records the piecewise-linear pattern of a forward pass (which
+//! side of each leaky ReLU and each clamp every activation fell on) and the random noise
+//! it drew, and replays that pattern in later passes.
+//!
+//! Training needs second derivatives for the R1 and path-length regularisers (StyleGAN2
+//! §4, §B), which burn cannot take. They are computed as a finite-difference
+//! Hessian-vector product instead: `∇θ (g·∇x f(x)) ≈ ∇θ [f(x + hg) − f(x − hg)] / 2h`.
+//! A plain difference crosses ReLU kinks and picks up O(1/h) jump terms that the exact
+//! double backward does not have; replaying the pattern recorded at `x` in both perturbed
+//! passes makes every activation the same linear map in all three passes, so the
+//! difference measures exactly the curvature the double backward sees (see DESIGN.md,
+//! "Foundations"). Outside training the tape is [`ActivationTape::free`] and costs
+//! nothing.
+
+use burn::tensor::{activation::leaky_relu, backend::Backend, Distribution, Tensor, TensorData};
+
+use crate::seed::NumpyRandomState;
+
+/// What the tape does with the activations it sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapeMode {
+    /// Plain activations and fresh noise; nothing is kept.
+    Free,
+    /// Plain activations and fresh noise, remembering the pattern and the noise.
+    Record,
+    /// The remembered pattern and noise, in the order they were recorded.
+    Replay,
+}
+
+#[derive(Debug, Clone)]
+enum Entry<B: Backend> {
+    /// Per-element slope of a leaky ReLU: 1 or α (flattened).
+    Slope(Tensor<B, 1>),
+    /// A clamp: 1 where the input was inside the range, else 0, and the clamped value
+    /// where it was outside, else 0 (both flattened).
+    Clamp {
+        inside: Tensor<B, 1>,
+        outside: Tensor<B, 1>,
+    },
+    /// A noise draw (flattened).
+    Noise(Tensor<B, 1>),
+}
+
+/// See the module documentation.
+#[derive(Debug, Clone)]
+pub struct ActivationTape<B: Backend> {
+    mode: TapeMode,
+    entries: Vec<Entry<B>>,
+    cursor: usize,
+    /// Where noise comes from: a seeded host generator (reproducible on every backend and
+    /// thread), or the backend's own generator.
+    noise_rng: Option<NumpyRandomState>,
+}
+
+impl<B: Backend> ActivationTape<B> {
+    /// A tape that records nothing: ordinary inference and training passes.
+    pub fn free() -> Self {
+        Self {
+            mode: TapeMode::Free,
+            entries: Vec::new(),
+            cursor: 0,
+            noise_rng: None,
+        }
+    }
+
+    /// Draws noise from a host generator seeded with `seed` instead of the backend's
+    /// global one, so that a training step draws the same noise on any backend, in any
+    /// thread, before and after a resume.
+    pub fn with_noise_seed(mut self, seed: u32) -> Self {
+        self.noise_rng = Some(NumpyRandomState::new(seed));
+        self
+    }
+
+    /// A tape that records the next pass.
+    pub fn record() -> Self {
+        Self {
+            mode: TapeMode::Record,
+            ..Self::free()
+        }
+    }
+
+    /// Switches to replaying from the first recorded entry (call before each replayed
+    /// pass).
+    pub fn replay(&mut self) {
+        self.mode = TapeMode::Replay;
+        self.cursor = 0;
+    }
+
+    pub fn mode(&self) -> TapeMode {
+        self.mode
+    }
+
+    /// Number of recorded entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn next(&mut self) -> Entry<B> {
+        let entry = self.entries.get(self.cursor).cloned().unwrap_or_else(|| {
+            panic!(
+                "activation tape: replayed pass has more activations than the {} recorded",
+                self.entries.len()
+            )
+        });
+        self.cursor += 1;
+        entry
+    }
+
+    /// Leaky ReLU with slope `alpha` for negative inputs.
+    pub fn leaky_relu<const D: usize>(&mut self, x: Tensor<B, D>, alpha: f64) -> Tensor<B, D> {
+        match self.mode {
+            TapeMode::Free => leaky_relu(x, alpha),
+            TapeMode::Record => {
+                let slope = x
+                    .clone()
+                    .detach()
+                    .greater_equal_elem(0.0)
+                    .float()
+                    .mul_scalar(1.0 - alpha)
+                    .add_scalar(alpha);
+                self.entries.push(Entry::Slope(flatten(slope)));
+                leaky_relu(x, alpha)
+            }
+            TapeMode::Replay => match self.next() {
+                Entry::Slope(slope) => {
+                    let dims = x.dims();
+                    x * slope.reshape(dims)
+                }
+                other => mismatch("leaky ReLU", &other),
+            },
+        }
+    }
+
+    /// Clamp to ±`limit`.
+    pub fn clamp<const D: usize>(&mut self, x: Tensor<B, D>, limit: f64) -> Tensor<B, D> {
+        match self.mode {
+            TapeMode::Free => x.clamp(-limit, limit),
+            TapeMode::Record => {
+                let detached = x.clone().detach();
+                let inside = detached.clone().abs().lower_elem(limit).float();
+                let outside =
+                    detached.clamp(-limit, limit) * (inside.clone().neg().add_scalar(1.0));
+                self.entries.push(Entry::Clamp {
+                    inside: flatten(inside),
+                    outside: flatten(outside),
+                });
+                x.clamp(-limit, limit)
+            }
+            TapeMode::Replay => match self.next() {
+                Entry::Clamp { inside, outside } => {
+                    let dims = x.dims();
+                    x * inside.reshape(dims) + outside.reshape(dims)
+                }
+                other => mismatch("clamp", &other),
+            },
+        }
+    }
+
+    /// Standard normal noise of `shape`.
+    pub fn noise<const D: usize>(&mut self, shape: [usize; D], device: &B::Device) -> Tensor<B, D> {
+        let mut draw = || match &mut self.noise_rng {
+            Some(rng) => {
+                let count = shape.iter().product::<usize>();
+                let values: Vec<f32> = (0..count).map(|_| rng.next_gauss() as f32).collect();
+                Tensor::from_data(TensorData::new(values, shape), device)
+            }
+            None => Tensor::random(shape, Distribution::Normal(0.0, 1.0), device),
+        };
+        match self.mode {
+            TapeMode::Free => draw(),
+            TapeMode::Record => {
+                let noise: Tensor<B, D> = draw();
+                self.entries.push(Entry::Noise(flatten(noise.clone())));
+                noise
+            }
+            TapeMode::Replay => match self.next() {
+                Entry::Noise(noise) => noise.reshape(shape),
+                other => mismatch("noise", &other),
+            },
+        }
+    }
+}
+
+fn flatten<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 1> {
+    let count = x.dims().iter().product::<usize>();
+    x.reshape([count])
+}
+
+fn mismatch<B: Backend>(expected: &str, found: &Entry<B>) -> ! {
+    let found = match found {
+        Entry::Slope(_) => "leaky ReLU",
+        Entry::Clamp { .. } => "clamp",
+        Entry::Noise(_) => "noise",
+    };
+    panic!("activation tape: replayed pass asks for a {expected} where a {found} was recorded")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+
+    type B = Flex;
+
+    fn values(t: Tensor<B, 1>) -> Vec<f32> {
+        t.into_data().to_vec().unwrap()
+    }
+
+    #[test]
+    fn replay_keeps_the_recorded_slopes_and_clamps() {
+        let dev = Default::default();
+        let x = Tensor::<B, 1>::from_floats([-2.0, -0.5, 0.5, 3.0], &dev);
+        let mut tape = ActivationTape::record();
+        let y = tape.leaky_relu(x, 0.2);
+        let y = tape.clamp(y, 1.0);
+        assert_eq!(values(y), vec![-0.4, -0.1, 0.5, 1.0]);
+        tape.replay();
+        // Every input changes sign; the recorded pattern still applies.
+        let x2 = Tensor::<B, 1>::from_floats([2.0, 0.5, -0.5, -3.0], &dev);
+        let y2 = tape.leaky_relu(x2, 0.2);
+        let y2 = tape.clamp(y2, 1.0);
+        assert_eq!(values(y2), vec![0.4, 0.1, -0.5, 1.0]);
+    }
+
+    #[test]
+    fn replayed_noise_is_the_recorded_draw() {
+        let dev = Default::default();
+        let mut tape = ActivationTape::<B>::record();
+        let a: Tensor<B, 2> = tape.noise([3, 4], &dev);
+        tape.replay();
+        let b: Tensor<B, 2> = tape.noise([3, 4], &dev);
+        assert_eq!(a.into_data(), b.into_data());
+        let mut free = ActivationTape::<B>::free();
+        let c: Tensor<B, 2> = free.noise([3, 4], &dev);
+        assert!(free.is_empty());
+        assert_eq!(c.dims(), [3, 4]);
+    }
+
+    #[test]
+    #[should_panic(expected = "asks for a clamp where a leaky ReLU was recorded")]
+    fn a_different_pass_is_refused() {
+        let dev = Default::default();
+        let mut tape = ActivationTape::<B>::record();
+        tape.leaky_relu(Tensor::<B, 1>::from_floats([1.0], &dev), 0.2);
+        tape.replay();
+        tape.clamp(Tensor::<B, 1>::from_floats([1.0], &dev), 1.0);
+    }
+}

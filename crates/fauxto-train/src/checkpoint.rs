@@ -1,0 +1,145 @@
+//! Checkpoints: everything a run needs to continue exactly, in one safetensors file
+//! written atomically (temporary file + rename), so a crash at any moment leaves the
+//! previous checkpoint intact.
+//!
+//! Tensors: `G.*`, `D.*`, `G_ema.*` (official names), `G_opt.m.*`, `G_opt.v.*`,
+//! `D_opt.m.*`, `D_opt.v.*` (Adam moments by parameter name). Metadata: `format`
+//! (`fauxto-checkpoint`), `format_version`, `options` (the [`TrainOptions`]), `state`
+//! (the [`TrainState`]: step, image counter, path-length mean, ADA p, optimiser steps),
+//! `training_data` and `dataset_manifest_digest`. Random draws are derived from the
+//! seed and the step counter (see [`crate::rng`]), so no generator state is stored.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::tensor::backend::AutodiffBackend;
+use fauxto_data::PackedDataset;
+use fauxto_nn::model_file::{parse_safetensors, serialize_state, write_atomic};
+use fauxto_nn::state::build_strict;
+use fauxto_nn::{Discriminator, Generator, StateDict};
+
+use crate::adam::Adam;
+use crate::error::TrainError;
+use crate::options::TrainOptions;
+use crate::params::build_named;
+use crate::trainer::{network_configs, optimisers, TrainState, Trainer};
+
+pub const FORMAT: &str = "fauxto-checkpoint";
+pub const FORMAT_VERSION: u32 = 1;
+/// File name of the checkpoint inside a run directory.
+pub const FILE_NAME: &str = "checkpoint.safetensors";
+
+fn prefixed(sd: StateDict, prefix: &str, into: &mut StateDict) {
+    for (k, v) in sd.tensors {
+        into.tensors.insert(format!("{prefix}.{k}"), v);
+    }
+}
+
+impl<AB: AutodiffBackend> Trainer<AB> {
+    /// The checkpoint's bytes.
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, TrainError> {
+        let mut sd = StateDict::default();
+        prefixed(self.g.state_dict(), "G", &mut sd);
+        prefixed(self.d.state_dict(), "D", &mut sd);
+        prefixed(self.g_ema.state_dict(), "G_ema", &mut sd);
+        self.g_opt.save("G_opt", &mut sd);
+        self.d_opt.save("D_opt", &mut sd);
+        let metadata = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("format_version".to_string(), FORMAT_VERSION.to_string()),
+            ("options".to_string(), to_json(&self.opts)),
+            ("state".to_string(), to_json(&self.state)),
+            ("training_data".to_string(), to_json(&self.training_data)),
+            (
+                "dataset_manifest_digest".to_string(),
+                self.manifest_digest.clone(),
+            ),
+        ]);
+        Ok(serialize_state(&sd, metadata)?)
+    }
+
+    /// Writes the checkpoint to `path` atomically.
+    pub fn save_checkpoint(&self, path: &Path) -> Result<(), TrainError> {
+        let bytes = self.checkpoint_bytes()?;
+        Ok(write_atomic(path, &bytes)?)
+    }
+
+    /// Continues the run saved at `path` on `dataset`, which must be the dataset it was
+    /// trained on (same manifest).
+    pub fn resume(
+        path: &Path,
+        dataset: Arc<PackedDataset>,
+        device: &AB::Device,
+    ) -> Result<Self, TrainError> {
+        let fail = |message: String| TrainError::Checkpoint {
+            path: path.display().to_string(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let (sd, meta) = parse_safetensors(&bytes).map_err(|e| fail(e.to_string()))?;
+        if meta.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(fail("not a fauxto training checkpoint".into()));
+        }
+        let version: u32 = meta
+            .get("format_version")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if version == 0 || version > FORMAT_VERSION {
+            return Err(fail(format!(
+                "checkpoint format version {version} is not supported"
+            )));
+        }
+        let field = |key: &str| {
+            meta.get(key)
+                .ok_or_else(|| fail(format!("metadata `{key}` is missing")))
+        };
+        let opts: TrainOptions =
+            serde_json::from_str(field("options")?).map_err(|e| fail(format!("options: {e}")))?;
+        let state: TrainState =
+            serde_json::from_str(field("state")?).map_err(|e| fail(format!("state: {e}")))?;
+        let digest = field("dataset_manifest_digest")?;
+        if digest != dataset.manifest_digest() {
+            return Err(fail(format!(
+                "it was trained on another dataset (manifest digest {digest}, this one {}); resume with the run's own dataset",
+                dataset.manifest_digest()
+            )));
+        }
+        let c_dim =
+            crate::data::RealImages::new(dataset.clone(), opts.mirror, opts.seed, &opts.cond)?
+                .c_dim();
+        let (g_cfg, d_cfg) =
+            network_configs(&opts, dataset.resolution(), dataset.channels(), c_dim)?;
+        let (g, g_names) = build_strict(&sd.sub("G"), device, |src| {
+            build_named(src, |s| Generator::new(s, "", &g_cfg))
+        })?;
+        let (d, d_names) = build_strict(&sd.sub("D"), device, |src| {
+            build_named(src, |s| Discriminator::new(s, "", &d_cfg))
+        })?;
+        let g_ema = Generator::from_state_dict(&sd.sub("G_ema"), &g_cfg, device)?;
+        let (g_adam, d_adam) = optimisers(&opts);
+        let g_opt = Adam::load(g_adam, state.g_opt_steps, "G_opt", &sd, device);
+        let d_opt = Adam::load(d_adam, state.d_opt_steps, "D_opt", &sd, device);
+        if state.step > 0 && (g_opt.len() != g_names.len() || d_opt.len() != d_names.len()) {
+            return Err(fail(
+                "optimiser state does not cover every parameter".into(),
+            ));
+        }
+        Trainer::from_parts(
+            opts,
+            state,
+            dataset,
+            (g, g_names, d, d_names),
+            g_ema,
+            (g_opt, d_opt),
+            device,
+        )
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("training metadata serialises")
+}

@@ -1,0 +1,394 @@
+//! The training loop of StyleGAN2-ADA (official `training_loop.py`), one step at a time:
+//! per step a real batch, then the phases Gmain, Greg (every `g_reg_interval` steps),
+//! Dmain, Dreg (every `d_reg_interval` steps), then the G EMA update.
+
+use std::sync::Arc;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use fauxto_data::PackedDataset;
+use fauxto_nn::model_file::{now_rfc3339, ModelFile, ModelInfo, Provenance, TrainingData};
+use fauxto_nn::sample::{latents, to_pixels, PixelBatch};
+use fauxto_nn::seed::NumpyRandomState;
+use fauxto_nn::{
+    ActivationTape, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,
+    Preset, RandomInit, Truncation,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::adam::{Adam, AdamConfig};
+use crate::data::{HostBatch, RealImages};
+use crate::ema::{ema_beta, update_ema};
+use crate::error::TrainError;
+use crate::options::TrainOptions;
+use crate::params::{build_named, ParamNames};
+use crate::phases::{
+    d_main, d_r1, g_main, g_path_length, mapping_with_mixing, track_w_avg, GenInput,
+    PathLengthWeights,
+};
+use crate::rng::{derive_seed, stream_rng, Stream};
+
+/// The counters and running values that, with the networks and optimiser moments, make
+/// up the whole state of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Steps taken.
+    pub step: u64,
+    /// Real images shown to D so far.
+    pub cur_nimg: u64,
+    /// Running mean of the path lengths.
+    pub pl_mean: f64,
+    /// Augmentation probability.
+    pub ada_p: f64,
+    pub g_opt_steps: u64,
+    pub d_opt_steps: u64,
+}
+
+/// What one step measured.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepStats {
+    pub loss_g: f64,
+    pub loss_d: f64,
+    /// Mean ‖∇x D‖² when R1 ran this step.
+    pub r1_penalty: Option<f64>,
+    /// Mean path-length penalty when it ran this step.
+    pub pl_penalty: Option<f64>,
+    /// Mean sign of D on reals.
+    pub real_sign: f64,
+}
+
+/// The networks and optimisers of a run.
+pub struct Trainer<AB: AutodiffBackend> {
+    pub opts: TrainOptions,
+    pub g_cfg: GeneratorConfig,
+    pub d_cfg: DiscriminatorConfig,
+    pub state: TrainState,
+    pub(crate) g: Generator<AB>,
+    pub(crate) d: Discriminator<AB>,
+    pub(crate) g_ema: Generator<AB::InnerBackend>,
+    g_names: ParamNames,
+    d_names: ParamNames,
+    pub(crate) g_opt: Adam<AB::InnerBackend>,
+    pub(crate) d_opt: Adam<AB::InnerBackend>,
+    real: RealImages,
+    pub(crate) training_data: TrainingData,
+    pub(crate) manifest_digest: String,
+    device: AB::Device,
+}
+
+/// Network configs of a run: the preset at the dataset's resolution, with overrides.
+pub fn network_configs(
+    opts: &TrainOptions,
+    resolution: usize,
+    channels: usize,
+    c_dim: usize,
+) -> Result<(GeneratorConfig, DiscriminatorConfig), TrainError> {
+    let preset = Preset::from_name(&opts.preset)?;
+    let (mut g, mut d) = preset.configs(resolution, channels, c_dim)?;
+    if let Some(base) = opts.channel_base {
+        g.synthesis.channel_base = base;
+        d.channel_base = base;
+    }
+    if let Some(max) = opts.channel_max {
+        g.synthesis.channel_max = max;
+        d.channel_max = max;
+    }
+    d.mbstd_group_size = Some(opts.batch.min(4));
+    g.validate()?;
+    d.validate()?;
+    Ok((g, d))
+}
+
+pub(crate) fn optimisers(opts: &TrainOptions) -> (AdamConfig, AdamConfig) {
+    let g_interval = (opts.pl_weight > 0.0).then_some(opts.g_reg_interval);
+    let d_interval = (opts.gamma > 0.0).then_some(opts.d_reg_interval);
+    (
+        AdamConfig::stylegan2(opts.g_lr, g_interval),
+        AdamConfig::stylegan2(opts.d_lr, d_interval),
+    )
+}
+
+impl<AB: AutodiffBackend> Trainer<AB> {
+    /// A fresh run: networks initialised from `opts.seed` as the official code does.
+    pub fn new(
+        opts: TrainOptions,
+        dataset: Arc<PackedDataset>,
+        device: &AB::Device,
+    ) -> Result<Self, TrainError> {
+        opts.validate().map_err(TrainError::Options)?;
+        opts.augment.supported().map_err(TrainError::Options)?;
+        let real = RealImages::new(dataset.clone(), opts.mirror, opts.seed, &opts.cond)?;
+        let (g_cfg, d_cfg) =
+            network_configs(&opts, real.resolution(), real.channels(), real.c_dim())?;
+        let mut init = RandomInit::<AB>::new(opts.seed as u32, device);
+        let (g, g_names) = build_named(&mut init, |src| Generator::new(src, "", &g_cfg))?;
+        let (d, d_names) = build_named(&mut init, |src| Discriminator::new(src, "", &d_cfg))?;
+        let g_ema = g.valid();
+        let (g_adam, d_adam) = optimisers(&opts);
+        Ok(Self {
+            state: TrainState {
+                step: 0,
+                cur_nimg: 0,
+                pl_mean: 0.0,
+                ada_p: 0.0,
+                g_opt_steps: 0,
+                d_opt_steps: 0,
+            },
+            g,
+            d,
+            g_ema,
+            g_names,
+            d_names,
+            g_opt: Adam::new(g_adam),
+            d_opt: Adam::new(d_adam),
+            training_data: training_data(&dataset),
+            manifest_digest: dataset.manifest_digest().to_string(),
+            real,
+            g_cfg,
+            d_cfg,
+            opts,
+            device: device.clone(),
+        })
+    }
+
+    /// Rebuilds a run from its parts (used by checkpoint loading).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        opts: TrainOptions,
+        state: TrainState,
+        dataset: Arc<PackedDataset>,
+        nets: (Generator<AB>, ParamNames, Discriminator<AB>, ParamNames),
+        g_ema: Generator<AB::InnerBackend>,
+        opts_state: (Adam<AB::InnerBackend>, Adam<AB::InnerBackend>),
+        device: &AB::Device,
+    ) -> Result<Self, TrainError> {
+        let real = RealImages::new(dataset.clone(), opts.mirror, opts.seed, &opts.cond)?;
+        let (g_cfg, d_cfg) = (nets.0.config.clone(), nets.2.config.clone());
+        Ok(Self {
+            state,
+            g: nets.0,
+            g_names: nets.1,
+            d: nets.2,
+            d_names: nets.3,
+            g_ema,
+            g_opt: opts_state.0,
+            d_opt: opts_state.1,
+            training_data: training_data(&dataset),
+            manifest_digest: dataset.manifest_digest().to_string(),
+            real,
+            g_cfg,
+            d_cfg,
+            opts,
+            device: device.clone(),
+        })
+    }
+
+    pub fn device(&self) -> &AB::Device {
+        &self.device
+    }
+
+    pub fn kimg(&self) -> f64 {
+        self.state.cur_nimg as f64 / 1000.0
+    }
+
+    pub fn done(&self) -> bool {
+        self.kimg() >= self.opts.kimg
+    }
+
+    fn host_to_device<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<AB, D> {
+        Tensor::from_data(TensorData::new(data, shape), &self.device)
+    }
+
+    fn real_batch(&self, batch: HostBatch) -> (Tensor<AB, 4>, Option<Tensor<AB, 2>>) {
+        let (res, ch) = (self.real.resolution(), self.real.channels());
+        let c_dim = self.real.c_dim();
+        let n = batch.len;
+        let img = self.host_to_device(batch.images, [n, ch, res, res]);
+        let c = batch.labels.map(|l| self.host_to_device(l, [n, c_dim]));
+        (img, c)
+    }
+
+    /// Latents, style-mixing draw and labels for `n` generated images.
+    fn gen_input(&self, rng: &mut NumpyRandomState, n: usize) -> GenInput<AB> {
+        let z_dim = self.g_cfg.z_dim;
+        let mut randn = |count: usize| -> Vec<f32> {
+            (0..count)
+                .map(|_| rng.next_gauss() as f32)
+                .collect::<Vec<_>>()
+        };
+        let z = randn(n * z_dim);
+        let num_ws = self.g_cfg.num_ws();
+        let mix = if self.opts.style_mixing_prob > 0.0 && num_ws > 1 {
+            let cutoff = 1 + (rng.next_f64() * (num_ws - 1) as f64) as usize;
+            let mixes = rng.next_f64() < self.opts.style_mixing_prob;
+            mixes.then(|| {
+                let z2: Vec<f32> = (0..n * z_dim).map(|_| rng.next_gauss() as f32).collect();
+                (cutoff.min(num_ws - 1), z2)
+            })
+        } else {
+            None
+        };
+        let c = self
+            .real
+            .random_labels(n, || rng.next_f64())
+            .map(|l| self.host_to_device(l, [n, self.real.c_dim()]));
+        GenInput {
+            z: self.host_to_device(z, [n, z_dim]),
+            mix: mix.map(|(k, z2)| (k, self.host_to_device(z2, [n, z_dim]))),
+            c,
+        }
+    }
+
+    /// One training step over `batch` real images.
+    pub fn step(&mut self) -> Result<StepStats, TrainError> {
+        let step = self.state.step;
+        let seed = self.opts.seed;
+        let batch = self.opts.batch;
+        // Noise seeds of the three phases that run G with random noise.
+        let noise_seed = |phase: u64| derive_seed(seed, step * 4 + phase, Stream::Noise) as u32;
+        let mut rng = stream_rng(seed, step, Stream::Latents);
+        let host = self.real.batch(self.state.cur_nimg, batch)?;
+        let (real, real_c) = self.real_batch(host);
+        let mut stats = StepStats::default();
+
+        // Gmain.
+        let input = self.gen_input(&mut rng, batch);
+        let (loss_g, grads, w_mean) = g_main(&self.g, &self.d, &input, noise_seed(0));
+        self.g = self.g_opt.step(self.g.clone(), &self.g_names, &grads);
+        track_w_avg(&mut self.g, w_mean);
+        stats.loss_g = loss_g;
+
+        // Greg.
+        if self.opts.pl_weight > 0.0 && step.is_multiple_of(self.opts.g_reg_interval as u64) {
+            let n = (batch / self.opts.pl_batch_shrink.max(1)).max(1);
+            let input = self.gen_input(&mut rng, n);
+            let res = self.g_cfg.img_resolution;
+            let mut pl_rng = stream_rng(seed, step, Stream::PathLength);
+            let count = n * self.g_cfg.img_channels * res * res;
+            let y: Vec<f32> = (0..count)
+                .map(|_| (pl_rng.next_gauss() / res as f64) as f32)
+                .collect();
+            let y = self.host_to_device(y, [n, self.g_cfg.img_channels, res, res]);
+            let pl = g_path_length(
+                &self.g,
+                &input,
+                y,
+                self.state.pl_mean,
+                PathLengthWeights {
+                    weight: self.opts.pl_weight,
+                    decay: self.opts.pl_decay,
+                    gain: self.opts.g_reg_interval as f64,
+                },
+                noise_seed(1),
+            );
+            self.g = self.g_opt.step(self.g.clone(), &self.g_names, &pl.grads);
+            track_w_avg(&mut self.g, pl.w_mean);
+            self.state.pl_mean = pl.pl_mean;
+            stats.pl_penalty = Some(pl.penalty);
+        }
+
+        // Dmain.
+        let input = self.gen_input(&mut rng, batch);
+        let g_inner = self.g.valid();
+        let (ws, w_mean) = mapping_with_mixing(&g_inner, &GenInput::to_inner(&input));
+        let mut tape = ActivationTape::free().with_noise_seed(noise_seed(2));
+        let fake = g_inner
+            .synthesis
+            .forward_taped(ws, NoiseMode::Random, &mut tape);
+        track_w_avg(&mut self.g, w_mean);
+        let dm = d_main(
+            &self.d,
+            Tensor::from_inner(fake),
+            input.c.clone(),
+            real.clone(),
+            real_c.clone(),
+        );
+        self.d = self.d_opt.step(self.d.clone(), &self.d_names, &dm.grads);
+        stats.loss_d = dm.loss;
+        stats.real_sign = dm.real_sign;
+
+        // Dreg.
+        if self.opts.gamma > 0.0 && step.is_multiple_of(self.opts.d_reg_interval as u64) {
+            let r1 = d_r1(
+                &self.d,
+                real,
+                real_c,
+                self.opts.gamma,
+                self.opts.d_reg_interval as f64,
+            );
+            self.d = self.d_opt.step(self.d.clone(), &self.d_names, &r1.grads);
+            stats.r1_penalty = Some(r1.penalty);
+        }
+
+        // G EMA.
+        let beta = ema_beta(
+            batch,
+            self.opts.ema_kimg,
+            self.opts.ema_rampup,
+            self.state.cur_nimg,
+        );
+        self.g_ema = update_ema(&self.g, self.g_ema.clone(), beta);
+
+        self.state.step += 1;
+        self.state.cur_nimg += batch as u64;
+        self.state.g_opt_steps = self.g_opt.steps;
+        self.state.d_opt_steps = self.d_opt.steps;
+        for (what, v) in [("G loss", stats.loss_g), ("D loss", stats.loss_d)] {
+            if !v.is_finite() {
+                return Err(TrainError::Diverged {
+                    step,
+                    what: what.into(),
+                });
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Images of G_ema for `seeds` (const noise, no truncation): the progress grid.
+    pub fn samples(&self, seeds: &[u32]) -> PixelBatch {
+        let device = &self.device;
+        let z = latents::<AB::InnerBackend>(seeds, self.g_cfg.z_dim, device);
+        let mut rng = NumpyRandomState::new(0);
+        let c = self
+            .real
+            .random_labels(seeds.len(), || rng.next_f64())
+            .map(|l| {
+                Tensor::from_data(TensorData::new(l, [seeds.len(), self.real.c_dim()]), device)
+            });
+        let img = self
+            .g_ema
+            .forward(z, c, Truncation::default(), NoiseMode::Const);
+        to_pixels(img)
+    }
+
+    /// The trained model: G_ema and D with the training data and provenance.
+    pub fn export(&self, name: &str, license: &str) -> ModelFile {
+        let info = ModelInfo {
+            name: name.to_string(),
+            preset: Some(self.opts.preset.clone()),
+            license: license.to_string(),
+            generator: self.g_cfg.clone(),
+            discriminator: Some(self.d_cfg.clone()),
+            training_data: Some(self.training_data.clone()),
+            provenance: Provenance {
+                software: format!("fauxto {}", env!("CARGO_PKG_VERSION")),
+                created: now_rfc3339(),
+                origin: "trained".into(),
+                init_seed: Some(self.opts.seed as u32),
+                kimg: Some(self.kimg()),
+            },
+        };
+        ModelFile::from_networks(info, &self.g_ema, Some(&self.d.valid()))
+    }
+}
+
+fn training_data(dataset: &PackedDataset) -> TrainingData {
+    let m = dataset.manifest();
+    TrainingData {
+        manifest_root: m.merkle_root.clone(),
+        images: dataset.len() as u64,
+        license: m.license.clone(),
+        source: m.source.clone(),
+    }
+}

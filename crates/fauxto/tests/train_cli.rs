@@ -1,0 +1,356 @@
+//! `fauxto dataset` and `fauxto train` end to end: a packed dataset from the UTKFace zip
+//! (with a corrupt file, an escaping path and a duplicate in the mix), a tiny training
+//! run with its outputs, bad input, and a run killed with SIGKILL and resumed that ends
+//! bit for bit where the uninterrupted run ends.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use fauxto_nn::model_file::parse_safetensors;
+
+fn fauxto(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fauxto"))
+        .args(args)
+        .output()
+        .expect("fauxto runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "fauxto failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !err.contains("panicked"),
+        "panic instead of an error: {err}"
+    );
+    err
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("fauxto-train-cli-{}", std::process::id()))
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn utkface() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/utkface-128.zip")
+}
+
+/// 24 real faces plus a truncated JPEG, a text file named .png, an entry escaping the
+/// archive, an absolute entry, a duplicate, and the labels.
+fn mixed_zip(dir: &Path) -> PathBuf {
+    let mut src = zip::ZipArchive::new(std::fs::File::open(utkface()).unwrap()).unwrap();
+    let path = dir.join("mixed.zip");
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default();
+    let mut names: Vec<String> = src
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.into_owned()))
+        .filter(|n| n.ends_with(".jpg"))
+        .collect();
+    names.sort();
+    names.truncate(24);
+    let mut first = Vec::new();
+    for name in &names {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut src.by_name(name).unwrap(), &mut bytes).unwrap();
+        if first.is_empty() {
+            first = bytes.clone();
+        }
+        out.start_file(format!("faces/{name}"), opts).unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    let mut labels = String::new();
+    std::io::Read::read_to_string(&mut src.by_name("labels.csv").unwrap(), &mut labels).unwrap();
+    out.start_file("labels.csv", opts).unwrap();
+    out.write_all(labels.as_bytes()).unwrap();
+    out.start_file("faces/zz_truncated.jpg", opts).unwrap();
+    out.write_all(&first[..first.len() / 3]).unwrap();
+    out.start_file("faces/zz_text.png", opts).unwrap();
+    out.write_all(b"not an image").unwrap();
+    out.start_file("../evil.png", opts).unwrap();
+    out.write_all(&first).unwrap();
+    out.start_file("/abs.png", opts).unwrap();
+    out.write_all(&first).unwrap();
+    out.start_file("faces/zz_copy.jpg", opts).unwrap();
+    out.write_all(&first).unwrap();
+    out.finish().unwrap();
+    path
+}
+
+/// The packed 16x16 dataset shared by the tests.
+fn dataset() -> &'static Path {
+    static DATA: OnceLock<PathBuf> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let dir = scratch("data");
+        let zip = mixed_zip(&dir);
+        let data = dir.join("d16");
+        let out = fauxto(&[
+            "dataset",
+            zip.to_str().unwrap(),
+            "--out",
+            data.to_str().unwrap(),
+            "--res",
+            "16",
+            "--labels",
+            "labels.csv",
+            "--filter",
+            "box",
+            "--license",
+            "research only",
+            "--json",
+        ]);
+        let report: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+        assert_eq!(report["images"], 24, "{report}");
+        let skipped: Vec<String> = report["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect();
+        for bad in [
+            "faces/zz_truncated.jpg",
+            "faces/zz_text.png",
+            "../evil.png",
+            "/abs.png",
+        ] {
+            assert!(
+                skipped.iter().any(|s| s == bad),
+                "{bad} not reported: {skipped:?}"
+            );
+        }
+        assert_eq!(report["duplicates"][0]["name"], "faces/zz_copy.jpg");
+        assert!(!dir.join("../evil.png").exists());
+        data
+    })
+}
+
+#[test]
+fn dataset_is_packed_with_manifest_and_labels() {
+    let data = dataset();
+    let ds = fauxto_data::PackedDataset::open(data).unwrap();
+    assert_eq!((ds.len(), ds.resolution(), ds.channels()), (24, 16, 3));
+    let manifest = ds.manifest();
+    let hashes: Vec<[u8; 32]> = manifest
+        .images
+        .iter()
+        .map(|i| fauxto_data::merkle::parse_hash(&i.sha256).unwrap())
+        .collect();
+    assert_eq!(
+        fauxto_data::merkle::hex(&fauxto_data::merkle_root(&hashes)),
+        manifest.merkle_root
+    );
+    assert_eq!(manifest.license, "research only");
+    // Labels follow the images: UTKFace names start with age_gender_race.
+    let labels = ds.labels().unwrap();
+    assert_eq!(labels.columns, ["age", "gender", "race"]);
+    for (image, row) in manifest.images.iter().zip(&labels.values) {
+        let base = image.name.rsplit('/').next().unwrap();
+        let age: f32 = base.split('_').next().unwrap().parse().unwrap();
+        assert_eq!(row[0], age, "{base}");
+    }
+    // The packed pixels are the 2x2 box average of the 128 → 16 image... of the first face.
+    let mut src = zip::ZipArchive::new(std::fs::File::open(utkface()).unwrap()).unwrap();
+    let name = manifest.images[0].name.trim_start_matches("faces/");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut src.by_name(name).unwrap(), &mut bytes).unwrap();
+    let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    let mut packed = vec![0u8; 16 * 16 * 3];
+    ds.read_image(0, &mut packed).unwrap();
+    let mut sum = [0f32; 3];
+    for y in 0..8 {
+        for x in 0..8 {
+            for (c, s) in sum.iter_mut().enumerate() {
+                *s += img.get_pixel(x, y)[c] as f32;
+            }
+        }
+    }
+    for c in 0..3 {
+        assert_eq!(packed[c], (sum[c] / 64.0).round() as u8, "channel {c}");
+    }
+}
+
+#[test]
+fn dataset_bad_input_is_a_clear_error() {
+    let dir = scratch("bad-data");
+    let out = dir.join("x");
+    let err = fails(&fauxto(&[
+        "dataset",
+        "/no/such/dir",
+        "--out",
+        out.to_str().unwrap(),
+        "--res",
+        "16",
+    ]));
+    assert!(err.contains("no such file or folder"), "{err}");
+    let zip = utkface();
+    let err = fails(&fauxto(&[
+        "dataset",
+        zip.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--res",
+        "100",
+    ]));
+    assert!(err.contains("power of two"), "{err}");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep"), b"x").unwrap();
+    let err = fails(&fauxto(&[
+        "dataset",
+        zip.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--res",
+        "16",
+    ]));
+    assert!(err.contains("already exists"), "{err}");
+}
+
+fn train_args<'a>(data: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--batch",
+        "4",
+        "--channel-base",
+        "128",
+        "--channel-max",
+        "32",
+        "--max-steps",
+        steps,
+        "--tick",
+        "0.004",
+        "--snap",
+        "3",
+        "--seed",
+        "3",
+    ]
+}
+
+fn checkpoint(run: &Path) -> (fauxto_nn::StateDict, serde_json::Value) {
+    let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    let (sd, meta) = parse_safetensors(&bytes).unwrap();
+    (sd, serde_json::from_str(&meta["state"]).unwrap())
+}
+
+#[test]
+fn train_writes_run_outputs_and_refuses_bad_input() {
+    let data = dataset().to_str().unwrap().to_string();
+    let run = scratch("run");
+    let run_s = run.to_str().unwrap();
+    ok(&fauxto(&train_args(&data, run_s, "5")));
+    for f in [
+        "checkpoint.safetensors",
+        "model.safetensors",
+        "model.md",
+        "samples/reals.png",
+        "samples/fakes000000.png",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 5, "one line per tick");
+    for line in metrics.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            v["loss_g"].as_f64().unwrap().is_finite() && v["loss_d"].as_f64().unwrap().is_finite()
+        );
+    }
+    let card = std::fs::read_to_string(run.join("model.md")).unwrap();
+    assert!(card.contains("research only"), "{card}");
+    let info = ok(&fauxto(&[
+        "info",
+        run.join("model.safetensors").to_str().unwrap(),
+        "--json",
+    ]));
+    assert!(info.contains("\"origin\": \"trained\""), "{info}");
+    // Training into an existing run, resuming nothing, a missing dataset.
+    let err = fails(&fauxto(&train_args(&data, run_s, "5")));
+    assert!(err.contains("--resume"), "{err}");
+    let empty = scratch("empty-run");
+    let err = fails(&fauxto(&[
+        "train",
+        "--resume",
+        empty.to_str().unwrap(),
+        "--data",
+        &data,
+    ]));
+    assert!(err.contains("no checkpoint"), "{err}");
+    let err = fails(&fauxto(&train_args(
+        "/no/such/data",
+        scratch("x").to_str().unwrap(),
+        "5",
+    )));
+    assert!(err.contains("cannot open dataset"), "{err}");
+}
+
+#[test]
+fn killed_run_resumes_bit_for_bit() {
+    let data = dataset().to_str().unwrap().to_string();
+    let steps = "40";
+    let straight = scratch("straight");
+    ok(&fauxto(&train_args(
+        &data,
+        straight.to_str().unwrap(),
+        steps,
+    )));
+
+    let killed = scratch("killed");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fauxto"))
+        .args(train_args(&data, killed.to_str().unwrap(), steps))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let metrics = killed.join("metrics.jsonl");
+    let start = Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(0, |m| m.lines().count()) < 2 {
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let (_, state) = checkpoint(&killed);
+    assert!(
+        state["step"].as_u64().unwrap() < 40,
+        "the run finished before it could be killed"
+    );
+    ok(&fauxto(&[
+        "train",
+        "--resume",
+        killed.to_str().unwrap(),
+        "--max-steps",
+        steps,
+    ]));
+
+    let (a, state_a) = checkpoint(&straight);
+    let (b, state_b) = checkpoint(&killed);
+    assert_eq!(state_a, state_b);
+    assert_eq!(a.tensors.len(), b.tensors.len());
+    for (name, t) in &a.tensors {
+        let u = &b.tensors[name];
+        let same = t
+            .data
+            .iter()
+            .zip(&u.data)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "{name} differs after kill -9 and resume");
+    }
+}
