@@ -42,7 +42,10 @@ stored outputs of ``d_small`` / ``g_small``; for a few parameters, the
 double-backward derivative of the largest-magnitude entry against a plain
 float64 central difference of the penalty (parameter perturbed by +-h); and a
 directional derivative along a random direction in the space of all
-parameters against the same central difference.
+parameters against the same central difference. The penalties jump where a
+leaky-ReLU input changes sign (they contain the input gradient), so each
+difference uses a step h small enough that no leaky-ReLU input has a
+different sign at the two evaluation points.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_fixtures as mf  # noqa: E402
+import stylegan2_ref as ref  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NN_FIXTURES = os.path.join(REPO, "crates", "fauxto-nn", "tests", "fixtures")
@@ -119,14 +123,57 @@ def param_gradients(module, loss: torch.Tensor) -> Dict[str, torch.Tensor]:
 # ---------------------------------------------------------------------------
 
 
-def central_difference(loss_fn: Callable[[], torch.Tensor], perturb: Callable[[float], None], h: float) -> float:
-    """(L(+h) - L(-h)) / 2h, where perturb(t) sets the parameters to theta + t * direction."""
-    perturb(h)
-    up = loss_fn().item()
-    perturb(-h)
-    down = loss_fn().item()
+class KinkRecorder:
+    """Records the sign pattern of every leaky-ReLU input while active.
+
+    The penalties are piecewise smooth in the parameters: they contain the
+    networks' input gradients, which jump where a leaky-ReLU input changes
+    sign. A central difference is only meaningful when no input changes sign
+    between its two evaluation points, which this lets the checks verify.
+    """
+
+    def __enter__(self):
+        self.masks: List[torch.Tensor] = []
+        self.saved = ref.ACTIVATIONS["lrelu"]
+        fn, gain = self.saved
+
+        def recording(x):
+            self.masks.append((x > 0).detach().flatten())
+            return fn(x)
+
+        ref.ACTIVATIONS["lrelu"] = (recording, gain)
+        return self
+
+    def __exit__(self, *exc):
+        ref.ACTIVATIONS["lrelu"] = self.saved
+        return False
+
+    def take(self) -> torch.Tensor:
+        out = torch.cat(self.masks)
+        self.masks = []
+        return out
+
+
+def central_difference(loss_fn: Callable[[], torch.Tensor], perturb: Callable[[float], None], h: float):
+    """(L(+h) - L(-h)) / 2h, where perturb(t) sets the parameters to theta + t * direction.
+
+    h is halved until no leaky-ReLU input has a different sign at the two
+    points (at most 20 times). Returns (difference, h used, sign changes).
+    """
+    with KinkRecorder() as rec:
+        for _ in range(21):
+            perturb(h)
+            up = loss_fn().item()
+            m_up = rec.take()
+            perturb(-h)
+            down = loss_fn().item()
+            m_down = rec.take()
+            flips = int((m_up != m_down).sum())
+            if flips == 0:
+                break
+            h /= 2
     perturb(0.0)
-    return (up - down) / (2 * h)
+    return (up - down) / (2 * h), h, flips
 
 
 def entry_checks(label: str, module, loss_fn, grads: Dict[str, torch.Tensor], names: List[str]) -> None:
@@ -143,11 +190,12 @@ def entry_checks(label: str, module, loss_fn, grads: Dict[str, torch.Tensor], na
             with torch.no_grad():
                 p[idx] = old + t
 
-        fd = central_difference(loss_fn, perturb, h)
+        fd, h, flips = central_difference(loss_fn, perturb, h)
+        assert flips == 0, f"{label} {name}: no kink-free step found"
         exact = g[idx].item()
         rel = abs(fd - exact) / max(abs(exact), 1e-300)
         print(f"  {label} {name}{list(idx)}: double backward {exact:+.12e}, "
-              f"central difference {fd:+.12e}, rel. error {rel:.2e}")
+              f"central difference {fd:+.12e} (h {h:.1e}), rel. error {rel:.2e}")
         mf.check(f"{label}: {name}{list(idx)} double backward vs central difference", rel, ENTRY_LIMIT)
 
 
@@ -171,10 +219,11 @@ def direction_check(label: str, module, loss_fn, grads: Dict[str, torch.Tensor],
             for n, p in named:
                 p.copy_(base[n] + t * u[n])
 
-    fd = central_difference(loss_fn, perturb, 1e-6)
+    fd, h, flips = central_difference(loss_fn, perturb, 1e-6)
+    assert flips == 0, f"{label}: no kink-free step found"
     rel = abs(fd - exact) / max(abs(exact), 1e-300)
     print(f"  {label} random direction over all {len(named)} parameters: double backward {exact:+.12e}, "
-          f"central difference {fd:+.12e}, rel. error {rel:.2e}")
+          f"central difference {fd:+.12e} (h {h:.1e}), rel. error {rel:.2e}")
     mf.check(f"{label}: directional derivative, double backward vs central difference", rel, DIRECTION_LIMIT)
 
 

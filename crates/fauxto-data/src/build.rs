@@ -2,10 +2,12 @@
 //!
 //! Image files (by extension) are taken in sorted path order. Worker threads read, hash,
 //! decode, crop and resize them; the results are consumed in that same order, so the
-//! output does not depend on the number of threads. A file that cannot be read or decoded,
-//! is not square with [`Crop::None`], or has no label row (when labels are given) is
-//! reported and skipped; a file with the same bytes (SHA-256) as an earlier one is
-//! reported as a duplicate and left out. Other files (`.csv`, `.txt`, ...) are ignored.
+//! output does not depend on the number of threads. Each file is checked in this order:
+//! a file that cannot be read is skipped; a file with the same bytes (SHA-256) as an
+//! image already taken is a duplicate and left out; a file with no label row (when labels
+//! are given), that cannot be decoded, or is not square with [`Crop::None`] is skipped.
+//! Skipped files and duplicates are listed, with reasons, in the report and the manifest.
+//! Other files (`.csv`, `.txt`, ...) are ignored.
 //!
 //! The dataset is written into a temporary sibling directory (`.NAME.partial-PID`) and
 //! renamed to its final name only when complete, so an interrupted run never leaves a
@@ -167,46 +169,33 @@ pub fn build_dataset(
         let name = &candidates[index].name;
         c.examined += 1;
         // In this order: unreadable, a copy of an image already taken, unusable, taken.
-        let outcome = result.map(|p| (seen.get(&p.sha256), p));
-        match outcome {
-            Err(reason) => c.skipped.push(Skipped {
-                name: name.clone(),
-                reason,
-            }),
-            Ok((Some(first), _)) => c.duplicates.push(Duplicate {
-                name: name.clone(),
-                same_as: first.clone(),
-            }),
-            Ok((
-                None,
-                Processed {
-                    pixels: Err(reason),
-                    ..
-                },
-            )) => c.skipped.push(Skipped {
-                name: name.clone(),
-                reason,
-            }),
-            Ok((
-                None,
-                Processed {
-                    sha256,
-                    pixels: Ok((pixels, box_fallback)),
-                },
-            )) => {
-                writer.write_all(&pixels).map_err(io(&images_path))?;
-                seen.insert(sha256, name.clone());
-                if let Some(l) = &labels {
-                    c.label_rows
-                        .push(l.row_for(name).expect("checked by the worker").clone());
-                }
-                c.box_fallbacks += usize::from(box_fallback);
-                c.hashes.push(sha256);
-                c.images.push(ManifestImage {
+        let skip = |reason| Skipped {
+            name: name.clone(),
+            reason,
+        };
+        match result {
+            Err(reason) => c.skipped.push(skip(reason)),
+            Ok(p) => match (seen.get(&p.sha256), p.pixels) {
+                (Some(first), _) => c.duplicates.push(Duplicate {
                     name: name.clone(),
-                    sha256: hex(&sha256),
-                });
-            }
+                    same_as: first.clone(),
+                }),
+                (None, Err(reason)) => c.skipped.push(skip(reason)),
+                (None, Ok((pixels, box_fallback))) => {
+                    writer.write_all(&pixels).map_err(io(&images_path))?;
+                    seen.insert(p.sha256, name.clone());
+                    if let Some(l) = &labels {
+                        let row = l.row_for(name).expect("checked by the worker");
+                        c.label_rows.push(row.clone());
+                    }
+                    c.box_fallbacks += usize::from(box_fallback);
+                    c.hashes.push(p.sha256);
+                    c.images.push(ManifestImage {
+                        name: name.clone(),
+                        sha256: hex(&p.sha256),
+                    });
+                }
+            },
         }
         progress(Progress {
             done: c.examined,

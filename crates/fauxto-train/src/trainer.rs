@@ -362,14 +362,15 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         to_pixels(img)
     }
 
-    /// The trained model: G_ema and D with the training data and provenance.
+    /// The trained model: G_ema with the training data and provenance (D stays in the
+    /// checkpoint, which is what continues training).
     pub fn export(&self, name: &str, license: &str) -> ModelFile {
         let info = ModelInfo {
             name: name.to_string(),
             preset: Some(self.opts.preset.clone()),
             license: license.to_string(),
             generator: self.g_cfg.clone(),
-            discriminator: Some(self.d_cfg.clone()),
+            discriminator: None,
             training_data: Some(self.training_data.clone()),
             provenance: Provenance {
                 software: format!("fauxto {}", env!("CARGO_PKG_VERSION")),
@@ -379,7 +380,7 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 kimg: Some(self.kimg()),
             },
         };
-        ModelFile::from_networks(info, &self.g_ema, Some(&self.d.valid()))
+        ModelFile::from_networks::<AB::InnerBackend>(info, &self.g_ema, None)
     }
 }
 

@@ -31,8 +31,7 @@ pub enum FilterArg {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Pack a folder or zip of images into a training dataset with a manifest.\n\n\
-    Image files (.png, .jpg, .jpeg, .webp; decoded by content) are taken in sorted path \
+    after_long_help = "Image files (.png, .jpg, .jpeg, .webp; decoded by content) are taken in sorted path \
     order, converted to 8-bit RGB (grayscale replicated, alpha dropped, 16-bit scaled, EXIF \
     orientation applied), cropped to a square and resized to --res. Unreadable, truncated or \
     non-image files are reported and skipped; files with the same bytes as an earlier one are \

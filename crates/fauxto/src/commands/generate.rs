@@ -10,7 +10,7 @@ use clap::Args;
 use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 
-use super::load_model;
+use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_dir, grid, save_image, to_image};
 use crate::on_device;
@@ -18,9 +18,10 @@ use crate::progress;
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Model file (.safetensors).
+    /// Model file (.safetensors); default: the bundled demo model (faces, 64x64, trained
+    /// on UTKFace: non-commercial research use only), or $FAUXTO_MODEL if set.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Seeds, e.g. `0-9,42`; seed N gives the same latent as the official tools.
     #[arg(long, default_value = "0-3")]
     pub seeds: SeedList,
@@ -64,7 +65,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
     if !matches!(format.as_str(), "png" | "jpg" | "jpeg" | "webp") {
         bail!("--format {format}: choose png, jpg or webp");
     }
-    let model = load_model(&args.model)?;
+    let model = load_model(&resolve_model(args.model.as_deref())?)?;
     let cfg = &model.info.generator;
     check_class(args.class, cfg.c_dim)?;
     if let Some(cut) = args.trunc_cutoff {

@@ -12,7 +12,7 @@ use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame};
 
 use super::args::{check_class, parse_psi, SeedList};
-use super::load_model;
+use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_parent, to_image};
 use crate::on_device;
@@ -28,8 +28,10 @@ pub enum Method {
 
 #[derive(Debug, Args)]
 pub struct InterpolateArgs {
+    /// Model file (.safetensors); default: the bundled demo model (faces, 64x64, trained
+    /// on UTKFace: non-commercial research use only), or $FAUXTO_MODEL if set.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Seeds to pass through, in order (at least two), e.g. `1,5,9`.
     #[arg(long)]
     pub seeds: SeedList,
@@ -77,7 +79,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &InterpolateArgs) -> Result<()> 
             args.out.display()
         );
     }
-    let model = load_model(&args.model)?;
+    let model = load_model(&resolve_model(args.model.as_deref())?)?;
     let cfg = &model.info.generator;
     check_class(args.class, cfg.c_dim)?;
     ensure_parent(&args.out)?;

@@ -12,7 +12,7 @@ use fauxto_nn::{NoiseMode, Truncation};
 use image::{DynamicImage, RgbImage};
 
 use super::args::{check_class, parse_psi, IndexList, SeedList};
-use super::load_model;
+use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_parent, format_for, grid, save_image, to_image};
 use crate::on_device;
@@ -20,8 +20,10 @@ use crate::progress;
 
 #[derive(Debug, Args)]
 pub struct MixArgs {
+    /// Model file (.safetensors); default: the bundled demo model (faces, 64x64, trained
+    /// on UTKFace: non-commercial research use only), or $FAUXTO_MODEL if set.
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Seeds of the rows (they give everything but the mixed styles).
     #[arg(long)]
     pub rows: SeedList,
@@ -51,7 +53,7 @@ pub fn run(args: &MixArgs) -> Result<()> {
 
 fn run_on<B: Backend>(device: &B::Device, args: &MixArgs) -> Result<()> {
     format_for(&args.out)?;
-    let model = load_model(&args.model)?;
+    let model = load_model(&resolve_model(args.model.as_deref())?)?;
     let cfg = &model.info.generator;
     check_class(args.class, cfg.c_dim)?;
     let num_ws = cfg.num_ws();

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Training throughput: fauxto against the same StyleGAN2-ADA step in PyTorch, side by side
+# in one run, same preset, batch and thread count. One step = Gmain + Dmain every step,
+# path length every 4 steps, R1 every 16 steps; images/s are averaged over a full 16-step
+# cycle after a warm-up cycle. Prints one JSON line per measurement and a table.
+#
+#   bench/train.sh                          # CPU: small preset at 32² and 64², batch 16
+#   RESOLUTIONS=64 BATCH=32 bench/train.sh
+#
+# Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
+# project (../shared/data) and PyTorch for the peer (`pip install -r tools/requirements.txt`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BATCH=${BATCH:-16}
+RESOLUTIONS=${RESOLUTIONS:-"32 64"}
+PRESET=${PRESET:-small}
+THREADS=${THREADS:-$(nproc)}
+FAUXTO=${FAUXTO:-target/release/fauxto}
+ZIP=${ZIP:-../shared/data/utkface-128.zip}
+[ -x "$FAUXTO" ] || cargo build --release -p fauxto
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+results=$work/results.jsonl
+for res in $RESOLUTIONS; do
+    "$FAUXTO" dataset "$ZIP" --out "$work/d$res" --res "$res" --max-images 2048 --json >/dev/null
+    tick=$(python3 -c "print($BATCH * 16 / 1000)")
+    RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res" \
+        --preset "$PRESET" --batch "$BATCH" --max-steps 32 --tick "$tick" --snap 1000 2>/dev/null >/dev/null
+    # The second tick: steps 16..31, a full regularisation cycle after warm-up.
+    python3 - "$work/r$res/metrics.jsonl" "$res" "$BATCH" "$PRESET" "$THREADS" <<'PY' | tee -a "$results"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+m = lines[-1]
+print(json.dumps({"peer": "fauxto", "res": int(sys.argv[2]), "batch": int(sys.argv[3]),
+                  "preset": sys.argv[4], "threads": int(sys.argv[5]),
+                  "img_per_s": m["img_per_s"], "s_per_kimg": 1000 / m["img_per_s"]}))
+PY
+    python3 tools/bench_train_torch.py --res "$res" --batch "$BATCH" --preset "$PRESET" \
+        --steps 16 --warmup 16 --threads "$THREADS" --json | tee -a "$results"
+done
+
+python3 - "$results" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(f"\n{'res':>4} {'batch':>5} {'fauxto img/s':>13} {'pytorch img/s':>14} {'ratio':>6}")
+for res in sorted({r["res"] for r in rows}):
+    f = next(r for r in rows if r["res"] == res and r["peer"] == "fauxto")
+    t = next(r for r in rows if r["res"] == res and r["peer"] == "pytorch")
+    print(f"{res:>4} {f['batch']:>5} {f['img_per_s']:>13.2f} {t['img_per_s']:>14.2f} {f['img_per_s'] / t['img_per_s']:>6.2f}")
+PY
