@@ -38,7 +38,7 @@ print(json.dumps({"peer": "fauxto", "res": int(sys.argv[2]), "batch": int(sys.ar
                   "img_per_s": m["img_per_s"], "s_per_kimg": 1000 / m["img_per_s"]}))
 PY
     python3 tools/bench_train_torch.py --res "$res" --batch "$BATCH" --preset "$PRESET" \
-        --steps 16 --warmup 16 --threads "$THREADS" --json | tee -a "$results"
+        --steps 16 --warmup 1 --threads "$THREADS" --json | tee -a "$results"
 done
 
 python3 - "$results" <<'PY'

@@ -341,3 +341,40 @@ fn init_model_takes_custom_widths() {
     ]);
     assert_clear_error(&res4, 1, "at least 8");
 }
+
+#[test]
+fn model_defaults_to_fauxto_model_then_the_bundled_demo() {
+    let out_dir = scratch("default-model");
+    let run = |env: Option<&Path>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauxto"));
+        cmd.args([
+            "generate",
+            "--seeds",
+            "3",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        match env {
+            Some(p) => cmd.env("FAUXTO_MODEL", p),
+            None => cmd.env_remove("FAUXTO_MODEL"),
+        };
+        cmd.output().expect("fauxto runs")
+    };
+    let out = run(Some(model()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let img = image::open(out_dir.join("seed0003.png")).unwrap();
+    assert_eq!(img.width(), 16, "FAUXTO_MODEL's 16x16 model was used");
+    let missing = out_dir.join("nope.safetensors");
+    assert_clear_error(&run(Some(&missing)), 1, "nope.safetensors");
+    // Without either, the bundled demo model (64x64 faces) when the checkout has it.
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/fauxto-demo-utkface64.safetensors");
+    let out = run(None);
+    if demo.exists() {
+        assert!(out.status.success(), "{}", stderr(&out));
+        let img = image::open(out_dir.join("seed0003.png")).unwrap();
+        assert_eq!(img.width(), 64, "the demo model makes 64x64 faces");
+    } else {
+        assert_clear_error(&out, 1, "demo model");
+    }
+}

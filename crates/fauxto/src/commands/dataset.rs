@@ -39,7 +39,9 @@ pub enum FilterArg {
     Other files (.csv, .txt, ...) are ignored.\n\n\
     DATA gets images.u8 (raw RGB pixels), dataset.json (count, resolution, labels) and \
     manifest.json (source, licence, the SHA-256 of every source file, their Merkle root, \
-    what was skipped). It is written under a temporary name and renamed when complete."
+    what was skipped). It is written under a temporary name and renamed when complete.\n\n\
+    Example:\n  fauxto dataset faces.zip --out data/faces64 --res 64 --labels labels.csv \
+    --license \"CC BY 4.0\""
 )]
 pub struct DatasetArgs {
     /// A folder of images (searched recursively) or a .zip of images.
