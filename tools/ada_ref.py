@@ -253,8 +253,8 @@ def color_matrix(params: Dict[str, torch.Tensor], dtype=torch.float64) -> torch.
 # ---------------------------------------------------------------------------
 
 
-def geom_margin(g_inv: torch.Tensor, height: int, width: int, hz_pad: int = HZ_PAD):
-    """Batch-wide padding (mx0, my0, mx1, my1) for the geometric stage."""
+def geom_margin(g_inv: torch.Tensor, height: int, width: int, hz_pad: int = HZ_PAD, raw: bool = False):
+    """Batch-wide padding (mx0, my0, mx1, my1) for the geometric stage (``raw``: before ceil)."""
     dtype = g_inv.dtype
     cx = (width - 1) / 2
     cy = (height - 1) / 2
@@ -265,6 +265,8 @@ def geom_margin(g_inv: torch.Tensor, height: int, width: int, hz_pad: int = HZ_P
     m = m + torch.tensor([hz_pad * 2 - cx, hz_pad * 2 - cy] * 2, dtype=dtype)
     m = m.max(torch.zeros(4, dtype=dtype))
     m = m.min(torch.tensor([width - 1, height - 1] * 2, dtype=dtype))
+    if raw:
+        return m.tolist()
     return [int(e) for e in m.ceil().tolist()]
 
 

@@ -7,7 +7,8 @@ Writes ``augment.safetensors`` (default directory:
 ``crates/fauxto-train/tests/fixtures``) from ``ada_ref.py``:
 
 * ``in.images`` [4, 3, 32, 32]: smooth random images in [-1, 1] (bicubic
-  upsampled 8x8 noise, clamped), float32, used exactly.
+  upsampled 8x8 noise, each image scaled to max |x| = 1), float32, used
+  exactly.
 * ``filter.hz_geom`` [12]: the geometric filter taps (sym6, unit sum).
 * for every case: ``params.<case>.<name>`` [4] for the 15 names of
   ``PARAM_NAMES`` and ``out.<case>`` [4, 3, 32, 32] = ``apply(in.images,
@@ -72,9 +73,10 @@ ALL_SEED = 20240611
 
 def smooth_images(seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn([N, 3, 8, 8], generator=g, dtype=D64) * 0.6
+    z = torch.randn([N, 3, 8, 8], generator=g, dtype=D64)
     x = F.interpolate(z, size=(RES, RES), mode="bicubic", align_corners=False)
-    return x.clamp(-1, 1).to(torch.float32)
+    x = x / x.abs().amax(dim=(1, 2, 3), keepdim=True)
+    return x.to(torch.float32)
 
 
 def case_params(values) -> dict:
@@ -154,8 +156,10 @@ def main():
     print(f"  (xint vs reflect-padded shift, whole image: {maxabs(outs['xint'], shifted):.3e})")
     for name in ["identity", "rot90", "scale", "rot_pre", "aniso", "xfrac", "all"]:
         m = ada.geom_margin(ada.geom_matrix(cases[name]), RES, RES)
+        r = ada.geom_margin(ada.geom_matrix(cases[name]), RES, RES, raw=True)
         d = maxabs(ada.apply(x, cases[name], extra_margin=2), outs[name])
-        print(f"  {name}: margin {m}; output change with 2 px extra padding: {d:.3e}")
+        print(f"  {name}: margin {m} (before ceil {[f'{v:.6f}' for v in r]}); "
+              f"output change with 2 px extra padding: {d:.3e}")
     # Each sample alone (own margin) against the batch (shared margin).
     alone = torch.cat([ada.apply(x[n:n + 1], {k: v[n:n + 1] for k, v in cases["all"].items()}) for n in range(N)])
     print(f"  all: per-sample margins {[ada.geom_margin(ada.geom_matrix({k: v[n:n + 1] for k, v in cases['all'].items()}), RES, RES) for n in range(N)]}")

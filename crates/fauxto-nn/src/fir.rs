@@ -1,34 +1,20 @@
 //! FIR resampling with the [1, 3, 3, 1] binomial filter (StyleGAN2 §B, after Zhang 2019,
 //! "Making convolutional networks shift-invariant again").
 //!
-//! The official `upfirdn2d` inserts zeros, pads and correlates with a 2-D filter; each
-//! case it is used in equals one depthwise (transposed) convolution, which is how it is
-//! computed here:
-//! - `upsample2d` (pad [2, 1], gain 4) = transposed depthwise conv, stride 2, padding 1;
-//! - `downsample2d` (pad [1, 1]) = depthwise conv, stride 2, padding 1;
-//! - plain filtering with padding p = depthwise conv, padding p.
+//! The official `upfirdn2d` inserts zeros, pads, convolves with the separable 2-D filter and
+//! keeps every `down`-th sample. Along one axis that whole chain is a linear map of the
+//! signal, a small banded matrix `M` ([`resample_matrix`]); in 2-D it is `M_h · x · M_wᵀ` for
+//! every channel image. That is how it is computed here: two matrix products, whose
+//! gradients are matrix products too (a depthwise convolution would spend 16
+//! multiply-adds per output in a slow direct loop, and its gradient more):
+//! - `upsample2d`: up 2, pad [2, 1], gain 4;
+//! - `downsample2d`: down 2, pad [1, 1];
+//! - `filter2d`: plain filtering with padding p.
 
-use burn::tensor::{
-    backend::Backend,
-    module::{conv2d, conv_transpose2d},
-    ops::{ConvOptions, ConvTransposeOptions},
-    Tensor, TensorData,
-};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 /// The 1-D taps of the resampling filter used by every StyleGAN2 layer.
 pub const RESAMPLE_TAPS: [f32; 4] = [1.0, 3.0, 3.0, 1.0];
-
-/// The 4x4 filter `outer(taps, taps) / sum²` scaled by `gain`, repeated for `channels`
-/// depthwise groups: shape [channels, 1, 4, 4].
-pub fn depthwise_filter<B: Backend>(
-    channels: usize,
-    gain: f32,
-    device: &B::Device,
-) -> Tensor<B, 4> {
-    let one = depthwise_filter_values(gain);
-    let kernel: Vec<f32> = (0..channels).flat_map(|_| one.iter().copied()).collect();
-    Tensor::from_data(TensorData::new(kernel, [channels, 1, 4, 4]), device)
-}
 
 /// The 16 values of the 4x4 filter `outer(taps, taps) / sum²` times `gain`, row-major.
 pub fn depthwise_filter_values(gain: f32) -> [f32; 16] {
@@ -42,39 +28,70 @@ pub fn depthwise_filter_values(gain: f32) -> [f32; 16] {
     out
 }
 
+/// The 1-D `upfirdn` of a signal of length `n` as a matrix [n_out, n]: insert `up − 1`
+/// zeros after every sample, pad `pad0` zeros before and `pad1` after, convolve with
+/// `taps / Σtaps · gain`, keep every `down`-th sample.
+pub fn resample_matrix(
+    n: usize,
+    up: usize,
+    down: usize,
+    pad0: usize,
+    pad1: usize,
+    gain: f64,
+) -> (usize, Vec<f32>) {
+    let taps = RESAMPLE_TAPS.len();
+    let sum: f32 = RESAMPLE_TAPS.iter().sum();
+    let len = n * up + pad0 + pad1 + 1 - taps;
+    let n_out = len.div_ceil(down);
+    let mut m = vec![0f32; n_out * n];
+    for j in 0..n_out {
+        for (t, tap) in RESAMPLE_TAPS.iter().rev().enumerate() {
+            // Output j reads the padded, zero-stuffed signal at j·down + t.
+            let pos = j * down + t;
+            if pos < pad0 || (pos - pad0) % up != 0 {
+                continue;
+            }
+            let i = (pos - pad0) / up;
+            if i < n {
+                m[j * n + i] += tap / sum * gain as f32;
+            }
+        }
+    }
+    (n_out, m)
+}
+
+/// `M_h · x · M_wᵀ` for every channel image, with the same 1-D resampling on both axes.
+fn separable<B: Backend>(
+    x: Tensor<B, 4>,
+    up: usize,
+    down: usize,
+    pad: [usize; 2],
+    gain: f64,
+) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let device = x.device();
+    let axis_gain = gain.sqrt();
+    let (w_out, mw) = resample_matrix(w, up, down, pad[0], pad[1], axis_gain);
+    let (h_out, mh) = resample_matrix(h, up, down, pad[0], pad[1], axis_gain);
+    let mw_t = Tensor::<B, 2>::from_data(TensorData::new(mw, [w_out, w]), &device).transpose();
+    let mh = Tensor::<B, 3>::from_data(TensorData::new(mh, [1, h_out, h]), &device);
+    let rows = x.reshape([n * c * h, w]).matmul(mw_t);
+    mh.matmul(rows.reshape([n * c, h, w_out]))
+        .reshape([n, c, h_out, w_out])
+}
+
 /// 2x upsampling: zero insertion followed by the filter with gain 4 (official `upsample2d`).
 pub fn upsample2d<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let channels = x.dims()[1];
-    let f = depthwise_filter::<B>(channels, 4.0, &x.device());
-    conv_transpose2d(
-        x,
-        f,
-        None,
-        ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], channels),
-    )
+    separable(x, 2, 1, [2, 1], 4.0)
 }
 
 /// 2x downsampling: the filter followed by keeping every second sample
 /// (official `downsample2d`).
 pub fn downsample2d<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    let channels = x.dims()[1];
-    let f = depthwise_filter::<B>(channels, 1.0, &x.device());
-    conv2d(
-        x,
-        f,
-        None,
-        ConvOptions::new([2, 2], [1, 1], [1, 1], channels),
-    )
+    separable(x, 1, 2, [1, 1], 1.0)
 }
 
 /// The filter alone with symmetric zero padding `pad` and gain `gain` (no resampling).
 pub fn filter2d<B: Backend>(x: Tensor<B, 4>, pad: usize, gain: f32) -> Tensor<B, 4> {
-    let channels = x.dims()[1];
-    let f = depthwise_filter::<B>(channels, gain, &x.device());
-    conv2d(
-        x,
-        f,
-        None,
-        ConvOptions::new([1, 1], [pad, pad], [1, 1], channels),
-    )
+    separable(x, 1, 1, [pad, pad], gain as f64)
 }
