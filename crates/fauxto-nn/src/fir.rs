@@ -48,7 +48,7 @@ pub fn resample_matrix(
         for (t, tap) in RESAMPLE_TAPS.iter().rev().enumerate() {
             // Output j reads the padded, zero-stuffed signal at j·down + t.
             let pos = j * down + t;
-            if pos < pad0 || (pos - pad0) % up != 0 {
+            if pos < pad0 || !(pos - pad0).is_multiple_of(up) {
                 continue;
             }
             let i = (pos - pad0) / up;
