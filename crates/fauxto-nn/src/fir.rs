@@ -68,11 +68,22 @@ fn separable<B: Backend>(
     pad: [usize; 2],
     gain: f64,
 ) -> Tensor<B, 4> {
-    let [n, c, h, w] = x.dims();
-    let device = x.device();
+    let [_, _, h, w] = x.dims();
     let axis_gain = gain.sqrt();
     let (w_out, mw) = resample_matrix(w, up, down, pad[0], pad[1], axis_gain);
     let (h_out, mh) = resample_matrix(h, up, down, pad[0], pad[1], axis_gain);
+    apply_separable(x, (h_out, mh), (w_out, mw))
+}
+
+/// `M_h · x · M_wᵀ` for every channel image of x [N, C, H, W], with `M_h` [H', H] and
+/// `M_w` [W', W] given as (rows, row-major values): any separable linear resampling.
+pub fn apply_separable<B: Backend>(
+    x: Tensor<B, 4>,
+    (h_out, mh): (usize, Vec<f32>),
+    (w_out, mw): (usize, Vec<f32>),
+) -> Tensor<B, 4> {
+    let [n, c, h, w] = x.dims();
+    let device = x.device();
     let mw_t = Tensor::<B, 2>::from_data(TensorData::new(mw, [w_out, w]), &device).transpose();
     let mh = Tensor::<B, 3>::from_data(TensorData::new(mh, [1, h_out, h]), &device);
     let rows = x.reshape([n * c * h, w]).matmul(mw_t);

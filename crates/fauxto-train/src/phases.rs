@@ -22,6 +22,8 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 use fauxto_nn::{ActivationTape, Discriminator, Generator, NoiseMode};
 
+use crate::augment::{augment, AugmentParams};
+
 /// Step of the R1 difference: rms of `h·g` per pixel (see the module documentation).
 pub const R1_STEP_RMS: f64 = 0.003;
 /// Step of the path-length difference: rms of `h·u` per w component.
@@ -44,6 +46,14 @@ impl<B: Backend> GenInput<B> {
             mix: input.mix.as_ref().map(|(k, z)| (*k, z.clone().inner())),
             c: input.c.clone().map(Tensor::inner),
         }
+    }
+}
+
+/// The images through the augmentation draw `aug`, if any.
+pub fn augmented<B: Backend>(img: Tensor<B, 4>, aug: Option<&[AugmentParams]>) -> Tensor<B, 4> {
+    match aug {
+        Some(params) => augment(img, params),
+        None => img,
     }
 }
 
@@ -108,11 +118,13 @@ pub fn g_main<AB: AutodiffBackend>(
     d: &Discriminator<AB>,
     input: &GenInput<AB>,
     noise_seed: u32,
+    aug: Option<&[AugmentParams]>,
 ) -> (f64, AB::Gradients, Tensor<AB::InnerBackend, 1>) {
     let d = d.clone().no_grad();
     let (ws, w_mean) = mapping_with_mixing(g, input);
     let mut tape = ActivationTape::free().with_noise_seed(noise_seed);
     let img = g.synthesis.forward_taped(ws, NoiseMode::Random, &mut tape);
+    let img = augmented(img, aug);
     let logits = d.forward(img, input.c.clone());
     let loss = softplus(logits.neg()).mean();
     let grads = loss.backward();
@@ -291,19 +303,22 @@ pub struct R1<AB: AutodiffBackend> {
 }
 
 /// Dreg: the R1 penalty with weight `gamma`, applied with `gain` (the lazy interval).
+/// The gradient is taken with respect to the images before augmentation, whose draw
+/// `aug` is frozen across the three passes (augmentation is then affine in the pixels).
 pub fn d_r1<AB: AutodiffBackend>(
     d: &Discriminator<AB>,
     real: Tensor<AB, 4>,
     real_c: Option<Tensor<AB, 2>>,
     gamma: f64,
     gain: f64,
+    aug: Option<&[AugmentParams]>,
 ) -> R1<AB> {
     let n = real.dims()[0];
     let frozen = d.clone().no_grad();
     let x = real.detach();
     let leaf = x.clone().require_grad();
     let mut tape = ActivationTape::record();
-    let logits = frozen.forward_taped(leaf.clone(), real_c.clone(), &mut tape);
+    let logits = frozen.forward_taped(augmented(leaf.clone(), aug), real_c.clone(), &mut tape);
     let g = leaf
         .grad(&logits.sum().backward())
         .expect("input requires grad");
@@ -322,9 +337,13 @@ pub fn d_r1<AB: AutodiffBackend>(
     let h = R1_STEP_RMS / rms;
     let step = Tensor::<AB, 4>::from_inner(g.mul_scalar(h));
     tape.replay();
-    let plus = d.forward_taped(x.clone() + step.clone(), real_c.clone(), &mut tape);
+    let plus = d.forward_taped(
+        augmented(x.clone() + step.clone(), aug),
+        real_c.clone(),
+        &mut tape,
+    );
     tape.replay();
-    let minus = d.forward_taped(x - step, real_c, &mut tape);
+    let minus = d.forward_taped(augmented(x - step, aug), real_c, &mut tape);
     let weight = gamma / 2.0 * gain / n as f64 * 2.0;
     let surrogate = (plus.sum() - minus.sum()).mul_scalar(weight / (2.0 * h));
     R1 {

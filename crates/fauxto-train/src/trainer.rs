@@ -18,13 +18,14 @@ use fauxto_nn::{
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{Adam, AdamConfig};
+use crate::augment::{adjust_p, draw_params, AugmentMode, ADA_INTERVAL};
 use crate::data::{HostBatch, RealImages};
 use crate::ema::{ema_beta, update_ema};
 use crate::error::TrainError;
 use crate::options::TrainOptions;
 use crate::params::{build_named, ParamNames};
 use crate::phases::{
-    d_main, d_r1, g_main, g_path_length, mapping_with_mixing, track_w_avg, GenInput,
+    augmented, d_main, d_r1, g_main, g_path_length, mapping_with_mixing, track_w_avg, GenInput,
     PathLengthWeights,
 };
 use crate::rng::{derive_seed, stream_rng, Stream};
@@ -41,6 +42,9 @@ pub struct TrainState {
     pub pl_mean: f64,
     /// Augmentation probability.
     pub ada_p: f64,
+    /// Sum of the mean signs of D(real) since the last ADA adjustment.
+    #[serde(default)]
+    pub ada_sign_sum: f64,
     pub g_opt_steps: u64,
     pub d_opt_steps: u64,
 }
@@ -131,7 +135,8 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 step: 0,
                 cur_nimg: 0,
                 pl_mean: 0.0,
-                ada_p: 0.0,
+                ada_p: opts.augment.initial_p(),
+                ada_sign_sum: 0.0,
                 g_opt_steps: 0,
                 d_opt_steps: 0,
             },
@@ -252,9 +257,25 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         let (real, real_c) = self.real_batch(host);
         let mut stats = StepStats::default();
 
+        // Augmentation draws of the three D passes that see augmented images.
+        let mut aug_rng = stream_rng(seed, step, Stream::Augment);
+        let res = self.g_cfg.img_resolution;
+        let mut draw = |n: usize| {
+            (self.opts.augment != AugmentMode::Noaug)
+                .then(|| draw_params(&mut aug_rng, n, res, self.state.ada_p))
+        };
+        let (aug_gmain, aug_fake, aug_real, aug_r1) =
+            (draw(batch), draw(batch), draw(batch), draw(batch));
+
         // Gmain.
         let input = self.gen_input(&mut rng, batch);
-        let (loss_g, grads, w_mean) = g_main(&self.g, &self.d, &input, noise_seed(0));
+        let (loss_g, grads, w_mean) = g_main(
+            &self.g,
+            &self.d,
+            &input,
+            noise_seed(0),
+            aug_gmain.as_deref(),
+        );
         self.g = self.g_opt.step(self.g.clone(), &self.g_names, &grads);
         track_w_avg(&mut self.g, w_mean);
         stats.loss_g = loss_g;
@@ -299,9 +320,9 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         track_w_avg(&mut self.g, w_mean);
         let dm = d_main(
             &self.d,
-            Tensor::from_inner(fake),
+            augmented(Tensor::from_inner(fake), aug_fake.as_deref()),
             input.c.clone(),
-            real.clone(),
+            augmented(real.clone(), aug_real.as_deref()),
             real_c.clone(),
         );
         self.d = self.d_opt.step(self.d.clone(), &self.d_names, &dm.grads);
@@ -316,6 +337,7 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 real_c,
                 self.opts.gamma,
                 self.opts.d_reg_interval as f64,
+                aug_r1.as_deref(),
             );
             self.d = self.d_opt.step(self.d.clone(), &self.d_names, &r1.grads);
             stats.r1_penalty = Some(r1.penalty);
@@ -329,6 +351,16 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             self.state.cur_nimg,
         );
         self.g_ema = update_ema(&self.g, self.g_ema.clone(), beta);
+
+        // ADA: move p toward the target every few steps.
+        if let AugmentMode::Ada { target } = self.opts.augment {
+            self.state.ada_sign_sum += stats.real_sign;
+            if (step + 1).is_multiple_of(ADA_INTERVAL) {
+                let mean = self.state.ada_sign_sum / ADA_INTERVAL as f64;
+                self.state.ada_p = adjust_p(self.state.ada_p, mean, target, batch);
+                self.state.ada_sign_sum = 0.0;
+            }
+        }
 
         self.state.step += 1;
         self.state.cur_nimg += batch as u64;

@@ -94,7 +94,7 @@ fn r1_gradient_matches_double_backward() {
     let n = x.dims()[0] as f64;
     // gamma = 2, gain = 1: the surrogate's gradient is ∇θ mean_n ‖g_n‖²; the reference
     // holds ∇θ Σ_n ‖g_n‖².
-    let r1 = d_r1(&d, x, None, 2.0 * n, 1.0);
+    let r1 = d_r1(&d, x, None, 2.0 * n, 1.0, None);
     let want_penalty = sd.get("out.r1.penalty").expect("penalty");
     let mean = want_penalty.data.iter().map(|v| *v as f64).sum::<f64>() / n;
     assert!(

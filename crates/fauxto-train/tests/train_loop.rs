@@ -8,7 +8,7 @@ use std::sync::Arc;
 use burn::backend::{Autodiff, Flex};
 use fauxto_data::{build_dataset, Crop, DatasetOptions, Filter, PackedDataset};
 use fauxto_nn::model_file::parse_safetensors;
-use fauxto_train::{TrainOptions, Trainer};
+use fauxto_train::{AugmentMode, TrainOptions, Trainer};
 
 type AB = Autodiff<Flex>;
 
@@ -42,6 +42,8 @@ fn tiny_options() -> TrainOptions {
     o.channel_max = Some(32);
     o.mirror = true;
     o.seed = 5;
+    // Augment half the images, so the resume test also covers the augmentation draws.
+    o.augment = AugmentMode::Fixed { p: 0.5 };
     o
 }
 
@@ -173,5 +175,26 @@ fn resume_refuses_another_dataset() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("another dataset"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ada_raises_p_while_d_is_confident_on_reals() {
+    let dir = temp_dir("ada");
+    let data = tiny_dataset(&dir);
+    let mut opts = tiny_options();
+    // A target D cannot stay below: every adjustment must raise p.
+    opts.augment = AugmentMode::Ada { target: -1.0 };
+    let mut t = Trainer::<AB>::new(opts, data, &Default::default()).unwrap();
+    assert_eq!(t.state.ada_p, 0.0);
+    for _ in 0..8 {
+        t.step().unwrap();
+    }
+    let step = 4.0 * 4.0 / 500_000.0;
+    assert!(
+        (t.state.ada_p - 2.0 * step).abs() < 1e-12,
+        "p = {}",
+        t.state.ada_p
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -74,8 +74,10 @@ pub struct TrainArgs {
     /// Add horizontally mirrored copies of the images.
     #[arg(long)]
     pub mirror: bool,
-    /// Augmentation: noaug, ada (adaptive, target 0.6) or fixed (with --p).
-    #[arg(long, default_value = "noaug")]
+    /// Augmentation of everything D sees, with the official `bgc` pipeline (flips,
+    /// quarter turns, translation, scaling, rotation, colour): ada (probability adapted so
+    /// that D's mean sign on reals stays near 0.6), fixed (probability --p) or noaug.
+    #[arg(long, default_value = "ada")]
     pub aug: String,
     /// Augmentation probability for --aug fixed.
     #[arg(long, default_value_t = 0.0)]
