@@ -101,11 +101,16 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             serde_json::from_str(field("options")?).map_err(|e| fail(format!("options: {e}")))?;
         let state: TrainState =
             serde_json::from_str(field("state")?).map_err(|e| fail(format!("state: {e}")))?;
-        let digest = field("dataset_manifest_digest")?;
-        if digest != dataset.manifest_digest() {
+        // The same images (Merkle root) at the same resolution; the manifest file itself
+        // may have been rebuilt (it records its creation time).
+        let recorded: fauxto_nn::model_file::TrainingData =
+            serde_json::from_str(field("training_data")?)
+                .map_err(|e| fail(format!("training_data: {e}")))?;
+        let manifest = dataset.manifest();
+        if recorded.manifest_root != manifest.merkle_root {
             return Err(fail(format!(
-                "it was trained on another dataset (manifest digest {digest}, this one {}); resume with the run's own dataset",
-                dataset.manifest_digest()
+                "it was trained on another dataset (Merkle root {}, this one {}); resume with the run's own dataset",
+                recorded.manifest_root, manifest.merkle_root
             )));
         }
         let c_dim =
