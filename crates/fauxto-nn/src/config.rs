@@ -228,6 +228,23 @@ impl DiscriminatorConfig {
     }
 }
 
+/// Replaces the channel base and/or maximum of both networks (a preset's widths, changed).
+pub fn override_widths(
+    g: &mut GeneratorConfig,
+    d: &mut DiscriminatorConfig,
+    channel_base: Option<usize>,
+    channel_max: Option<usize>,
+) {
+    if let Some(base) = channel_base {
+        g.synthesis.channel_base = base;
+        d.channel_base = base;
+    }
+    if let Some(max) = channel_max {
+        g.synthesis.channel_max = max;
+        d.channel_max = max;
+    }
+}
+
 /// A named network configuration: the official `train.py --cfg` specs plus `small`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {

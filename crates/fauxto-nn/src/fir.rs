@@ -37,9 +37,45 @@ pub fn depthwise_filter_values(gain: f32) -> [f32; 16] {
     out
 }
 
-/// The 1-D `upfirdn` of a signal of length `n` as a matrix [n_out, n]: insert `up − 1`
-/// zeros after every sample, pad `pad0` zeros before and `pad1` after, convolve with
-/// `taps / Σtaps · gain`, keep every `down`-th sample.
+/// The 1-D `upfirdn` of a signal of length `n` as a dense matrix [n_out, n] (official
+/// `upfirdn2d` semantics along one axis): insert `up − 1` zeros after every sample, pad
+/// `pad[0]` zeros before and `pad[1]` after (negative: crop), convolve with
+/// `taps · gain` (correlate when `flip_filter`), keep every `down`-th sample.
+pub fn upfirdn_matrix(
+    n: usize,
+    taps: &[f64],
+    up: usize,
+    down: usize,
+    pad: [isize; 2],
+    flip_filter: bool,
+    gain: f64,
+) -> (usize, Vec<f64>) {
+    let k = taps.len() as isize;
+    let len = (n * up) as isize + pad[0] + pad[1] - k + 1;
+    let n_out = (len.max(0) as usize).div_ceil(down);
+    let mut m = vec![0f64; n_out * n];
+    for j in 0..n_out {
+        for t in 0..k {
+            let tap = if flip_filter {
+                taps[t as usize]
+            } else {
+                taps[(k - 1 - t) as usize]
+            };
+            // Output j reads the padded, zero-stuffed signal at j·down + t.
+            let pos = (j * down) as isize + t - pad[0];
+            if pos < 0 || pos % up as isize != 0 {
+                continue;
+            }
+            let i = (pos / up as isize) as usize;
+            if i < n {
+                m[j * n + i] += tap * gain;
+            }
+        }
+    }
+    (n_out, m)
+}
+
+/// [`upfirdn_matrix`] with the [1, 3, 3, 1] filter normalised to unit sum, in float32.
 pub fn resample_matrix(
     n: usize,
     up: usize,
@@ -48,25 +84,11 @@ pub fn resample_matrix(
     pad1: usize,
     gain: f64,
 ) -> (usize, Vec<f32>) {
-    let taps = RESAMPLE_TAPS.len();
     let sum: f32 = RESAMPLE_TAPS.iter().sum();
-    let len = n * up + pad0 + pad1 + 1 - taps;
-    let n_out = len.div_ceil(down);
-    let mut m = vec![0f32; n_out * n];
-    for j in 0..n_out {
-        for (t, tap) in RESAMPLE_TAPS.iter().rev().enumerate() {
-            // Output j reads the padded, zero-stuffed signal at j·down + t.
-            let pos = j * down + t;
-            if pos < pad0 || !(pos - pad0).is_multiple_of(up) {
-                continue;
-            }
-            let i = (pos - pad0) / up;
-            if i < n {
-                m[j * n + i] += tap / sum * gain as f32;
-            }
-        }
-    }
-    (n_out, m)
+    let taps: Vec<f64> = RESAMPLE_TAPS.iter().map(|t| (t / sum) as f64).collect();
+    let pad = [pad0 as isize, pad1 as isize];
+    let (n_out, m) = upfirdn_matrix(n, &taps, up, down, pad, false, gain);
+    (n_out, m.into_iter().map(|v| v as f32).collect())
 }
 
 /// `M_h · x · M_wᵀ` for every channel image, with the same 1-D resampling on both axes.

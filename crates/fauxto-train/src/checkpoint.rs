@@ -20,6 +20,7 @@ use fauxto_nn::state::build_strict;
 use fauxto_nn::{Discriminator, Generator, StateDict};
 
 use crate::adam::Adam;
+use crate::data::RealImages;
 use crate::error::TrainError;
 use crate::options::TrainOptions;
 use crate::params::build_named;
@@ -113,11 +114,9 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 recorded.manifest_root, manifest.merkle_root
             )));
         }
-        let c_dim =
-            crate::data::RealImages::new(dataset.clone(), opts.mirror, opts.seed, &opts.cond)?
-                .c_dim();
+        let real = RealImages::new(dataset.clone(), opts.mirror, opts.seed, &opts.cond)?;
         let (g_cfg, d_cfg) =
-            network_configs(&opts, dataset.resolution(), dataset.channels(), c_dim)?;
+            network_configs(&opts, real.resolution(), real.channels(), real.c_dim())?;
         let (g, g_names) = build_strict(&sd.sub("G"), device, |src| {
             build_named(src, |s| Generator::new(s, "", &g_cfg))
         })?;
@@ -133,15 +132,15 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 "optimiser state does not cover every parameter".into(),
             ));
         }
-        Trainer::from_parts(
+        Ok(Trainer::from_parts(
             opts,
             state,
-            dataset,
+            real,
             (g, g_names, d, d_names),
             g_ema,
             (g_opt, d_opt),
             device,
-        )
+        ))
     }
 }
 

@@ -56,6 +56,11 @@ impl RealImages {
         })
     }
 
+    /// The packed dataset the images come from.
+    pub fn dataset(&self) -> &Arc<PackedDataset> {
+        &self.dataset
+    }
+
     /// Images per epoch (twice the dataset with mirroring).
     pub fn len(&self) -> usize {
         self.dataset.len() * if self.mirror { 2 } else { 1 }

@@ -8,6 +8,7 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Tensor, TensorData};
 use fauxto_data::PackedDataset;
+use fauxto_nn::config::override_widths;
 use fauxto_nn::model_file::{now_rfc3339, ModelFile, ModelInfo, Provenance, TrainingData};
 use fauxto_nn::sample::{latents, to_pixels, PixelBatch};
 use fauxto_nn::seed::NumpyRandomState;
@@ -90,14 +91,7 @@ pub fn network_configs(
 ) -> Result<(GeneratorConfig, DiscriminatorConfig), TrainError> {
     let preset = Preset::from_name(&opts.preset)?;
     let (mut g, mut d) = preset.configs(resolution, channels, c_dim)?;
-    if let Some(base) = opts.channel_base {
-        g.synthesis.channel_base = base;
-        d.channel_base = base;
-    }
-    if let Some(max) = opts.channel_max {
-        g.synthesis.channel_max = max;
-        d.channel_max = max;
-    }
+    override_widths(&mut g, &mut d, opts.channel_base, opts.channel_max);
     d.mbstd_group_size = Some(opts.batch.min(4));
     g.validate()?;
     d.validate()?;
@@ -130,63 +124,54 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         let (d, d_names) = build_named(&mut init, |src| Discriminator::new(src, "", &d_cfg))?;
         let g_ema = g.valid();
         let (g_adam, d_adam) = optimisers(&opts);
-        Ok(Self {
-            state: TrainState {
-                step: 0,
-                cur_nimg: 0,
-                pl_mean: 0.0,
-                ada_p: opts.augment.initial_p(),
-                ada_sign_sum: 0.0,
-                g_opt_steps: 0,
-                d_opt_steps: 0,
-            },
-            g,
-            d,
-            g_ema,
-            g_names,
-            d_names,
-            g_opt: Adam::new(g_adam),
-            d_opt: Adam::new(d_adam),
-            training_data: training_data(&dataset),
-            manifest_digest: dataset.manifest_digest().to_string(),
-            real,
-            g_cfg,
-            d_cfg,
+        let state = TrainState {
+            step: 0,
+            cur_nimg: 0,
+            pl_mean: 0.0,
+            ada_p: opts.augment.initial_p(),
+            ada_sign_sum: 0.0,
+            g_opt_steps: 0,
+            d_opt_steps: 0,
+        };
+        Ok(Self::from_parts(
             opts,
-            device: device.clone(),
-        })
+            state,
+            real,
+            (g, g_names, d, d_names),
+            g_ema,
+            (Adam::new(g_adam), Adam::new(d_adam)),
+            device,
+        ))
     }
 
-    /// Rebuilds a run from its parts (used by checkpoint loading).
-    #[allow(clippy::too_many_arguments)]
+    /// Assembles a run from its parts (a fresh run, or one loaded from a checkpoint).
     pub(crate) fn from_parts(
         opts: TrainOptions,
         state: TrainState,
-        dataset: Arc<PackedDataset>,
+        real: RealImages,
         nets: (Generator<AB>, ParamNames, Discriminator<AB>, ParamNames),
         g_ema: Generator<AB::InnerBackend>,
-        opts_state: (Adam<AB::InnerBackend>, Adam<AB::InnerBackend>),
+        (g_opt, d_opt): (Adam<AB::InnerBackend>, Adam<AB::InnerBackend>),
         device: &AB::Device,
-    ) -> Result<Self, TrainError> {
-        let real = RealImages::new(dataset.clone(), opts.mirror, opts.seed, &opts.cond)?;
-        let (g_cfg, d_cfg) = (nets.0.config.clone(), nets.2.config.clone());
-        Ok(Self {
+    ) -> Self {
+        let (g, g_names, d, d_names) = nets;
+        Self {
+            g_cfg: g.config.clone(),
+            d_cfg: d.config.clone(),
+            training_data: training_data(real.dataset()),
+            manifest_digest: real.dataset().manifest_digest().to_string(),
             state,
-            g: nets.0,
-            g_names: nets.1,
-            d: nets.2,
-            d_names: nets.3,
+            g,
+            g_names,
+            d,
+            d_names,
             g_ema,
-            g_opt: opts_state.0,
-            d_opt: opts_state.1,
-            training_data: training_data(&dataset),
-            manifest_digest: dataset.manifest_digest().to_string(),
+            g_opt,
+            d_opt,
             real,
-            g_cfg,
-            d_cfg,
             opts,
             device: device.clone(),
-        })
+        }
     }
 
     pub fn device(&self) -> &AB::Device {

@@ -11,7 +11,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMode};
 use burn::tensor::{Tensor, TensorData};
-use fauxto_nn::fir::apply_separable;
+use fauxto_nn::fir::{apply_separable, upfirdn_matrix};
 
 use super::params::{mat3_mul, scale2d, translate2d, AugmentParams, Mat3};
 
@@ -32,42 +32,6 @@ pub const SYM6: [f64; 12] = [
 ];
 /// Extra border the geometric stage keeps for the filter (`len(Hz_geom) / 4`).
 const HZ_PAD: usize = SYM6.len() / 4;
-
-/// The 1-D `upfirdn` as a dense matrix [n_out, n]: zero-stuff by `up`, pad `pad0` before
-/// and `pad1` after (negative: crop), convolve with `taps · gain` (correlate when
-/// `flip_filter`), keep every `down`-th sample.
-fn upfirdn_matrix(
-    n: usize,
-    taps: &[f64],
-    up: usize,
-    down: usize,
-    pad: [isize; 2],
-    flip_filter: bool,
-    gain: f64,
-) -> (usize, Vec<f64>) {
-    let k = taps.len() as isize;
-    let len = (n * up) as isize + pad[0] + pad[1] - k + 1;
-    let n_out = (len.max(0) as usize).div_ceil(down);
-    let mut m = vec![0f64; n_out * n];
-    for j in 0..n_out {
-        for t in 0..k {
-            let tap = if flip_filter {
-                taps[t as usize]
-            } else {
-                taps[(k - 1 - t) as usize]
-            };
-            let pos = (j * down) as isize + t - pad[0];
-            if pos < 0 || pos % up as isize != 0 {
-                continue;
-            }
-            let i = (pos / up as isize) as usize;
-            if i < n {
-                m[j * n + i] += tap * gain;
-            }
-        }
-    }
-    (n_out, m)
-}
 
 /// Reflect padding (edge not repeated) as a matrix [n + before + after, n].
 fn reflect_matrix(n: usize, before: usize, after: usize) -> (usize, Vec<f64>) {

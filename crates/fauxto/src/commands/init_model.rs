@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
+use fauxto_nn::config::override_widths;
 use fauxto_nn::model_file::{now_rfc3339, ModelFile, ModelInfo, Provenance};
 use fauxto_nn::{Discriminator, Generator, Preset, RandomInit};
 
@@ -57,14 +58,7 @@ pub fn run(args: &InitModelArgs) -> Result<()> {
 fn run_on<B: Backend>(device: &B::Device, args: &InitModelArgs) -> Result<()> {
     let preset = Preset::from_name(&args.preset)?;
     let (mut g_cfg, mut d_cfg) = preset.configs(args.res, args.channels, args.c_dim)?;
-    if let Some(base) = args.channel_base {
-        g_cfg.synthesis.channel_base = base;
-        d_cfg.channel_base = base;
-    }
-    if let Some(max) = args.channel_max {
-        g_cfg.synthesis.channel_max = max;
-        d_cfg.channel_max = max;
-    }
+    override_widths(&mut g_cfg, &mut d_cfg, args.channel_base, args.channel_max);
     if let Some(layers) = args.map_layers {
         g_cfg.mapping.num_layers = layers as usize;
     }
