@@ -5,24 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-fn fauxto(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fauxto"))
-        .args(args)
-        .output()
-        .expect("fauxto runs")
-}
+mod common;
+use common::fauxto;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("fauxto-cli-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("cli", name)
 }
 
 /// A small random model shared by the tests (16x16 keeps them fast).

@@ -12,6 +12,9 @@ use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, RgbImage, Rgba};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::{ok, scratch, utkface};
+
 const RES: usize = 32;
 /// Real faces in the test zip; one of them has no label row.
 const FACES: usize = 40;
@@ -24,15 +27,6 @@ fn fauxto_in(dir: &Path, args: &[&str]) -> Output {
         .expect("fauxto runs")
 }
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "fauxto failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A failure that explains itself: exit code 1, no panic, one line mentioning `needle`.
 fn assert_clear_error(out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
@@ -40,19 +34,6 @@ fn assert_clear_error(out: &Output, needle: &str) {
     assert!(!err.contains("panicked"), "panic: {err}");
     assert!(err.contains(needle), "expected `{needle}` in: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("fauxto-dataset-cli-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn utkface() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/utkface-128.zip")
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -123,7 +104,7 @@ fn fixture() -> &'static Fixture {
         let unlabelled = format!("faces/{}", picked[7]);
         let copied = format!("faces/{}", picked[3]);
 
-        let path = scratch("zip").join("mixed.zip");
+        let path = scratch("dataset-cli", "zip").join("mixed.zip");
         let mut out = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
         let opts = zip::write::SimpleFileOptions::default();
         let mut faces = HashMap::new();
@@ -173,7 +154,7 @@ fn fixture() -> &'static Fixture {
 /// Packs the fixture zip at `RES` with the labels inside it; returns the dataset and
 /// the JSON report.
 fn pack(name: &str, extra: &[&str]) -> (PathBuf, Value) {
-    let dir = scratch(name);
+    let dir = scratch("dataset-cli", name);
     let data = dir.join("data");
     let mut args = vec![
         "dataset",
@@ -406,7 +387,7 @@ fn odd_folder(dir: &Path) -> PathBuf {
 
 #[test]
 fn folder_of_grayscale_rgba_16_bit_and_wide_images() {
-    let dir = scratch("folder");
+    let dir = scratch("dataset-cli", "folder");
     odd_folder(&dir);
     let args = [
         "dataset", "src", "--out", "d", "--res", "8", "--filter", "box",
@@ -477,7 +458,7 @@ fn folder_of_grayscale_rgba_16_bit_and_wide_images() {
 
 #[test]
 fn bad_input_is_a_clear_error_and_leaves_nothing() {
-    let dir = scratch("bad");
+    let dir = scratch("dataset-cli", "bad");
     let zip = utkface();
     let zip = zip.to_str().unwrap();
     let run = |args: &[&str]| fauxto_in(&dir, args);

@@ -11,21 +11,8 @@ use std::time::{Duration, Instant};
 
 use fauxto_nn::model_file::parse_safetensors;
 
-fn fauxto(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fauxto"))
-        .args(args)
-        .output()
-        .expect("fauxto runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "fauxto failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::{fauxto, ok, scratch, utkface};
 
 fn fails(out: &Output) -> String {
     assert!(!out.status.success(), "expected a failure");
@@ -35,19 +22,6 @@ fn fails(out: &Output) -> String {
         "panic instead of an error: {err}"
     );
     err
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("fauxto-train-cli-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn utkface() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/utkface-128.zip")
 }
 
 /// 24 real faces plus a truncated JPEG, a text file named .png, an entry escaping the
@@ -96,7 +70,7 @@ fn mixed_zip(dir: &Path) -> PathBuf {
 fn dataset() -> &'static Path {
     static DATA: OnceLock<PathBuf> = OnceLock::new();
     DATA.get_or_init(|| {
-        let dir = scratch("data");
+        let dir = scratch("train-cli", "data");
         let zip = mixed_zip(&dir);
         let data = dir.join("d16");
         let out = fauxto(&[
@@ -139,87 +113,6 @@ fn dataset() -> &'static Path {
     })
 }
 
-#[test]
-fn dataset_is_packed_with_manifest_and_labels() {
-    let data = dataset();
-    let ds = fauxto_data::PackedDataset::open(data).unwrap();
-    assert_eq!((ds.len(), ds.resolution(), ds.channels()), (24, 16, 3));
-    let manifest = ds.manifest();
-    let hashes: Vec<[u8; 32]> = manifest
-        .images
-        .iter()
-        .map(|i| fauxto_data::merkle::parse_hash(&i.sha256).unwrap())
-        .collect();
-    assert_eq!(
-        fauxto_data::merkle::hex(&fauxto_data::merkle_root(&hashes)),
-        manifest.merkle_root
-    );
-    assert_eq!(manifest.license, "research only");
-    // Labels follow the images: UTKFace names start with age_gender_race.
-    let labels = ds.labels().unwrap();
-    assert_eq!(labels.columns, ["age", "gender", "race"]);
-    for (image, row) in manifest.images.iter().zip(&labels.values) {
-        let base = image.name.rsplit('/').next().unwrap();
-        let age: f32 = base.split('_').next().unwrap().parse().unwrap();
-        assert_eq!(row[0], age, "{base}");
-    }
-    // The packed pixels are the 2x2 box average of the 128 → 16 image... of the first face.
-    let mut src = zip::ZipArchive::new(std::fs::File::open(utkface()).unwrap()).unwrap();
-    let name = manifest.images[0].name.trim_start_matches("faces/");
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut src.by_name(name).unwrap(), &mut bytes).unwrap();
-    let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
-    let mut packed = vec![0u8; 16 * 16 * 3];
-    ds.read_image(0, &mut packed).unwrap();
-    let mut sum = [0f32; 3];
-    for y in 0..8 {
-        for x in 0..8 {
-            for (c, s) in sum.iter_mut().enumerate() {
-                *s += img.get_pixel(x, y)[c] as f32;
-            }
-        }
-    }
-    for c in 0..3 {
-        assert_eq!(packed[c], (sum[c] / 64.0).round() as u8, "channel {c}");
-    }
-}
-
-#[test]
-fn dataset_bad_input_is_a_clear_error() {
-    let dir = scratch("bad-data");
-    let out = dir.join("x");
-    let err = fails(&fauxto(&[
-        "dataset",
-        "/no/such/dir",
-        "--out",
-        out.to_str().unwrap(),
-        "--res",
-        "16",
-    ]));
-    assert!(err.contains("no such file or folder"), "{err}");
-    let zip = utkface();
-    let err = fails(&fauxto(&[
-        "dataset",
-        zip.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--res",
-        "100",
-    ]));
-    assert!(err.contains("power of two"), "{err}");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("keep"), b"x").unwrap();
-    let err = fails(&fauxto(&[
-        "dataset",
-        zip.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--res",
-        "16",
-    ]));
-    assert!(err.contains("already exists"), "{err}");
-}
-
 fn train_args<'a>(data: &'a str, out: &'a str, steps: &'a str) -> Vec<&'a str> {
     vec![
         "train",
@@ -253,7 +146,7 @@ fn checkpoint(run: &Path) -> (fauxto_nn::StateDict, serde_json::Value) {
 #[test]
 fn train_writes_run_outputs_and_refuses_bad_input() {
     let data = dataset().to_str().unwrap().to_string();
-    let run = scratch("run");
+    let run = scratch("train-cli", "run");
     let run_s = run.to_str().unwrap();
     ok(&fauxto(&train_args(&data, run_s, "5")));
     for f in [
@@ -284,7 +177,7 @@ fn train_writes_run_outputs_and_refuses_bad_input() {
     // Training into an existing run, resuming nothing, a missing dataset.
     let err = fails(&fauxto(&train_args(&data, run_s, "5")));
     assert!(err.contains("--resume"), "{err}");
-    let empty = scratch("empty-run");
+    let empty = scratch("train-cli", "empty-run");
     let err = fails(&fauxto(&[
         "train",
         "--resume",
@@ -295,7 +188,7 @@ fn train_writes_run_outputs_and_refuses_bad_input() {
     assert!(err.contains("no checkpoint"), "{err}");
     let err = fails(&fauxto(&train_args(
         "/no/such/data",
-        scratch("x").to_str().unwrap(),
+        scratch("train-cli", "x").to_str().unwrap(),
         "5",
     )));
     assert!(err.contains("cannot open dataset"), "{err}");
@@ -305,14 +198,14 @@ fn train_writes_run_outputs_and_refuses_bad_input() {
 fn killed_run_resumes_bit_for_bit() {
     let data = dataset().to_str().unwrap().to_string();
     let steps = "40";
-    let straight = scratch("straight");
+    let straight = scratch("train-cli", "straight");
     ok(&fauxto(&train_args(
         &data,
         straight.to_str().unwrap(),
         steps,
     )));
 
-    let killed = scratch("killed");
+    let killed = scratch("train-cli", "killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_fauxto"))
         .args(train_args(&data, killed.to_str().unwrap(), steps))
         .stdout(Stdio::null())
