@@ -6,6 +6,7 @@
 #
 #   bench/train.sh                          # CPU: small preset at 32² and 64², batch 16
 #   RESOLUTIONS=64 BATCH=32 bench/train.sh
+#   DEVICE=cuda RESOLUTIONS="64 128" BATCH=32 bench/train.sh   # GPU; TF32=1 lets PyTorch use TF32
 #
 # Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
 # project (../shared/data) and PyTorch for the peer (`pip install -r tools/requirements.txt`).
@@ -18,6 +19,10 @@ PRESET=${PRESET:-small}
 THREADS=${THREADS:-$(nproc)}
 FAUXTO=${FAUXTO:-target/release/fauxto}
 ZIP=${ZIP:-../shared/data/utkface-128.zip}
+DEVICE=${DEVICE:-cpu}
+TF32=${TF32:-0}
+torch_flags=(--device "$DEVICE")
+[ "$TF32" = 1 ] && torch_flags+=(--tf32)
 [ -x "$FAUXTO" ] || cargo build --release -p fauxto
 
 work=$(mktemp -d)
@@ -27,7 +32,7 @@ for res in $RESOLUTIONS; do
     "$FAUXTO" dataset "$ZIP" --out "$work/d$res" --res "$res" --max-images 2048 --json >/dev/null
     tick=$(python3 -c "print($BATCH * 16 / 1000)")
     RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res" \
-        --preset "$PRESET" --batch "$BATCH" --max-steps 32 --tick "$tick" --snap 1000 2>/dev/null >/dev/null
+        --preset "$PRESET" --batch "$BATCH" --device "$DEVICE" --aug noaug --max-steps 32 --tick "$tick" --snap 1000 2>/dev/null >/dev/null
     # The second tick: steps 16..31, a full regularisation cycle after warm-up.
     python3 - "$work/r$res/metrics.jsonl" "$res" "$BATCH" "$PRESET" "$THREADS" <<'PY' | tee -a "$results"
 import json, sys
@@ -38,7 +43,7 @@ print(json.dumps({"peer": "fauxto", "res": int(sys.argv[2]), "batch": int(sys.ar
                   "img_per_s": m["img_per_s"], "s_per_kimg": 1000 / m["img_per_s"]}))
 PY
     python3 tools/bench_train_torch.py --res "$res" --batch "$BATCH" --preset "$PRESET" \
-        --steps 16 --warmup 1 --threads "$THREADS" --json | tee -a "$results"
+        --steps 16 --warmup 1 --threads "$THREADS" "${torch_flags[@]}" --json | tee -a "$results"
 done
 
 python3 - "$results" <<'PY'

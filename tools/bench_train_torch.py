@@ -3,7 +3,7 @@
 
 One StyleGAN2-ADA training step as the official ``training_loop.py`` /
 ``loss.py`` run it, on the networks of ``stylegan2_ref.py`` (official
-initialisation), float32 on CPU, no augmentation:
+initialisation), float32 on CPU or CUDA (``--device``), no augmentation:
 
 * Gmain, every step: ``softplus(-D(G(z)))``, G updated;
 * Greg, every 4 steps: path-length regularisation on ``batch // 2`` samples,
@@ -106,6 +106,9 @@ class Trainer:
             channel_base=base, channel_max=cmax, conv_clamp=256,
             epilogue_kwargs=dict(mbstd_group_size=min(args.batch, 4), mbstd_num_channels=1),
         ).train().requires_grad_(False)
+        self.device = torch.device(args.device)
+        self.G.to(self.device)
+        self.D.to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval()
         self.num_ws = self.G.num_ws
 
@@ -115,7 +118,7 @@ class Trainer:
 
         self.g_opt = adam(self.G, args.g_reg_interval)
         self.d_opt = adam(self.D, args.d_reg_interval)
-        self.pl_mean = torch.zeros([])
+        self.pl_mean = torch.zeros([], device=self.device)
         self.cur_nimg = 0
 
         if args.real:
@@ -130,6 +133,7 @@ class Trainer:
             gen = torch.Generator().manual_seed(args.seed + 1)
             shape = (4 * args.batch, args.img_channels, args.res, args.res)
             self.reals = torch.randint(0, 256, shape, generator=gen, dtype=torch.uint8)
+        self.reals = self.reals.to(self.device)
 
     # --- official loss.py -------------------------------------------------
 
@@ -195,6 +199,11 @@ class Trainer:
                 b_ema.copy_(b)
         self.cur_nimg += self.batch
 
+    def sync(self) -> None:
+        """Waits for the device, so that each phase's wall time is its own."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def step(self, idx: int, times, every_phase: bool = False) -> None:
         """One training step with index ``idx``; adds each phase's wall time to ``times``."""
         clock = time.perf_counter
@@ -205,12 +214,14 @@ class Trainer:
         if real.shape[0] < self.batch:
             real = torch.cat([real, self.reals[: self.batch - real.shape[0]]])
         real = real.to(torch.float32) / 127.5 - 1
-        z_gmain, z_greg, z_dmain, _z_dreg = torch.randn([4 * self.batch, self.z_dim]).split(self.batch)
+        z_gmain, z_greg, z_dmain, _z_dreg = torch.randn([4 * self.batch, self.z_dim], device=self.device).split(self.batch)
+        self.sync()
         times["data"].append((clock() - t, cpu() - c))
 
         def timed(name, fn):
             t0, c0 = clock(), cpu()
             fn()
+            self.sync()
             times[name].append((clock() - t0, cpu() - c0))
 
         timed("Gmain", lambda: self.phase(self.G, self.g_opt, self.gmain, z_gmain))
@@ -223,7 +234,7 @@ class Trainer:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description="PyTorch StyleGAN2-ADA training throughput (CPU)")
+    ap = argparse.ArgumentParser(description="PyTorch StyleGAN2-ADA training throughput (CPU or CUDA)")
     ap.add_argument("--res", type=int, default=32, help="image resolution, a power of two >= 8 (default %(default)s)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--preset", choices=PRESETS, default="small")
@@ -238,6 +249,9 @@ def main() -> None:
     ap.add_argument("--gamma", type=float, default=None, help="R1 weight (default 0.0002 * res^2 / batch)")
     ap.add_argument("--lr", type=float, default=0.0025)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (default %(default)s)")
+    ap.add_argument("--tf32", action="store_true",
+                    help="on CUDA, let matmul and cuDNN use TF32 (the official loop turns it off)")
     args = ap.parse_args()
 
     if args.res < 8 or args.res & (args.res - 1):
@@ -265,6 +279,11 @@ def main() -> None:
         except RuntimeError:
             pass
     torch.manual_seed(args.seed)
+    if args.device.startswith("cuda"):
+        # As the official training_loop.py: cuDNN autotuning on, TF32 off unless asked for.
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32
+        torch.backends.cudnn.allow_tf32 = args.tf32
 
     spec = list(preset_spec(args.preset, args.res))
     if args.channel_base is not None:
@@ -316,6 +335,8 @@ def main() -> None:
         "mbstd_group_size": min(args.batch, 4),
         "gamma": args.gamma,
         "real": os.path.basename(args.real) if args.real else "random",
+        "device": args.device,
+        "tf32": bool(args.tf32),
         "torch": torch.__version__,
     }
     if not args.json:
