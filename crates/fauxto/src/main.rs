@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{bench, dataset, generate, info, init_model, interpolate, mix, train};
+use commands::{bench, dataset, generate, info, init_model, interpolate, mix, train, watermark};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,8 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Measure generation throughput (images/s) of a preset on this machine.
     Bench(bench::BenchArgs),
+    /// Embed or detect the invisible watermark (48-bit payload; survives JPEG, resizing, crops).
+    Watermark(watermark::WatermarkArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),
         Command::Dataset(a) => dataset::run(a),
+        Command::Watermark(a) => watermark::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

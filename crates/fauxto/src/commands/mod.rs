@@ -9,6 +9,7 @@ pub mod init_model;
 pub mod interpolate;
 pub mod mix;
 pub mod train;
+pub mod watermark;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,146 @@
+//! Where the watermark's chips lie in a tile, derived from the key.
+//!
+//! The watermark is a tile of [`TILE`] x [`TILE`] chips, each chip a [`CHIP`] x [`CHIP`]
+//! block of pixels carrying +a or -a in luma, repeated over the whole image. A key-derived
+//! permutation assigns [`SYNC_CHIPS`] chips to a known synchronisation pattern (which finds
+//! the tile's position after cropping) and the rest to the coded message bits; every chip
+//! also gets a key-derived sign (spreading), so without the key the pattern is noise.
+
+use sha2::{Digest, Sha256};
+
+use super::code::{RATE_INV, TAIL};
+
+/// Pixels per chip side.
+pub const CHIP: usize = 2;
+/// Chips per tile side: a tile is `CHIP * TILE` = 64 pixels square.
+pub const TILE: usize = 16;
+/// Chips per tile.
+pub const TILE_CHIPS: usize = TILE * TILE;
+/// Payload bits.
+pub const PAYLOAD_BITS: usize = 48;
+/// Payload followed by its CRC-16.
+pub const MESSAGE_BITS: usize = PAYLOAD_BITS + 16;
+/// Convolutionally coded message bits, one per data chip.
+pub const CODED_BITS: usize = (MESSAGE_BITS + TAIL) * RATE_INV;
+/// Chips carrying the synchronisation pattern.
+pub const SYNC_CHIPS: usize = TILE_CHIPS - CODED_BITS;
+
+/// A watermark key: 32 bytes derived from a passphrase.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    /// The key of a passphrase (SHA-256 with a domain prefix).
+    pub fn from_passphrase(passphrase: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"fauxto-watermark-key\0");
+        h.update(passphrase.as_bytes());
+        Key(h.finalize().into())
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+/// One chip of the tile: its index (`row * TILE + col`) and its spreading sign.
+#[derive(Clone, Copy, Debug)]
+pub struct Chip {
+    pub index: usize,
+    pub sign: f32,
+}
+
+/// The key's tile layout.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// The synchronisation chips (their value is their sign).
+    pub sync: Vec<Chip>,
+    /// The chip of each coded bit, in code order (value: sign times +-1 for bit 1 / 0).
+    pub data: Vec<Chip>,
+}
+
+impl Layout {
+    /// The layout of `key`: a Fisher-Yates shuffle of the tile's chips and a sign per chip,
+    /// drawn from SplitMix64 seeded with the key.
+    pub fn new(key: &Key) -> Self {
+        let mut rng = SplitMix64::new(&key.0);
+        let mut order: Vec<usize> = (0..TILE_CHIPS).collect();
+        for i in (1..TILE_CHIPS).rev() {
+            let j = (rng.next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        let chips: Vec<Chip> = order
+            .into_iter()
+            .map(|index| Chip {
+                index,
+                sign: if rng.next() >> 63 == 1 { 1.0 } else { -1.0 },
+            })
+            .collect();
+        let (sync, data) = chips.split_at(SYNC_CHIPS);
+        Layout {
+            sync: sync.to_vec(),
+            data: data.to_vec(),
+        }
+    }
+
+    /// The tile's chip values (+-1) for the coded bits `coded`.
+    pub fn tile(&self, coded: &[u8]) -> [f32; TILE_CHIPS] {
+        assert_eq!(coded.len(), self.data.len());
+        let mut tile = [0f32; TILE_CHIPS];
+        for chip in &self.sync {
+            tile[chip.index] = chip.sign;
+        }
+        for (chip, &bit) in self.data.iter().zip(coded) {
+            tile[chip.index] = if bit == 1 { chip.sign } else { -chip.sign };
+        }
+        tile
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014), seeded with the first 8 bytes of a digest of the key.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn new(key: &[u8; 32]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"fauxto-watermark-layout-v1\0");
+        h.update(key);
+        let d = h.finalize();
+        SplitMix64(u64::from_le_bytes(d[..8].try_into().unwrap()))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_partitions_the_tile_and_depends_on_the_key() {
+        let a = Layout::new(&Key::from_passphrase("a"));
+        let mut seen = [false; TILE_CHIPS];
+        for chip in a.sync.iter().chain(&a.data) {
+            assert!(!seen[chip.index], "chip {} used twice", chip.index);
+            seen[chip.index] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+        assert_eq!(a.data.len(), CODED_BITS);
+        let b = Layout::new(&Key::from_passphrase("b"));
+        let same = a
+            .sync
+            .iter()
+            .zip(&b.sync)
+            .filter(|(x, y)| x.index == y.index)
+            .count();
+        assert!(same < SYNC_CHIPS / 4, "{same} sync chips in the same place");
+    }
+}

@@ -1,0 +1,64 @@
+//! An invisible watermark carrying a 48-bit payload in the luma of an image.
+//!
+//! Spread-spectrum embedding on a periodic tile (the approach of Kutter, Jordan and Bossen,
+//! "Digital watermarking of colour images using amplitude modulation", 1998, and of
+//! Kalker et al.'s tiled watermarks for video): a 64x64-pixel tile of 4x4-pixel chips, each
+//! +-1 under a key-derived spreading sign, repeated over the image and added to the luma.
+//! 116 chips hold a synchronisation pattern; 140 hold the payload and its CRC-16 under a
+//! rate-1/2 convolutional code. Chips are low-frequency (4x4 blocks), so JPEG and resizing
+//! keep most of their energy; the period makes cropping a cyclic shift of the tile, which the
+//! detector finds by exhaustive search; a few resampling factors undo crop-and-enlarge.
+//!
+//! ```
+//! use fauxto_trust::watermark::{detect, embed, Key, Payload, DEFAULT_PSNR};
+//! let img = image::RgbImage::from_fn(128, 128, |x, y| image::Rgb([(x * 2) as u8, (y * 2) as u8, 90]));
+//! let key = Key::from_passphrase("example");
+//! let marked = embed(&img, &key, Payload::new(0x0123_4567_89ab).unwrap(), DEFAULT_PSNR);
+//! assert!(marked.psnr >= 38.0);
+//! assert_eq!(detect(&marked.image, &key).payload, Payload::new(0x0123_4567_89ab));
+//! ```
+
+mod code;
+mod detect;
+mod embed;
+mod grid;
+mod layout;
+mod luma;
+
+pub use detect::{detect, Detection, SCALES, Z_THRESHOLD};
+pub use embed::{embed, Marked, DEFAULT_PSNR};
+pub use layout::{Key, PAYLOAD_BITS};
+pub use luma::psnr;
+
+/// A 48-bit watermark payload (e.g. a model identifier and a per-image number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Payload(u64);
+
+impl Payload {
+    /// The payload `value`, or None if it does not fit in 48 bits.
+    pub fn new(value: u64) -> Option<Self> {
+        (value >> PAYLOAD_BITS == 0).then_some(Payload(value))
+    }
+
+    /// Parses 12 hexadecimal digits.
+    pub fn from_hex(hex: &str) -> Result<Self, String> {
+        if hex.len() != PAYLOAD_BITS / 4 {
+            return Err(format!(
+                "a payload is {} hex digits, got {:?}",
+                PAYLOAD_BITS / 4,
+                hex
+            ));
+        }
+        let v = u64::from_str_radix(hex, 16).map_err(|_| format!("not hexadecimal: {hex:?}"))?;
+        Ok(Payload(v))
+    }
+
+    pub fn value(self) -> u64 {
+        self.0
+    }
+
+    /// 12 lowercase hexadecimal digits.
+    pub fn to_hex(self) -> String {
+        format!("{:012x}", self.0)
+    }
+}

@@ -1,0 +1,120 @@
+//! The watermark on real faces: survives the attacks it is built for, stays invisible by the
+//! PSNR measure, and reads as absent without the key or without a mark.
+
+mod common;
+
+use common::ATTACKS;
+use fauxto_trust::watermark::{detect, embed, psnr, Key, Payload, DEFAULT_PSNR};
+use image::imageops::{resize, FilterType};
+use image::RgbImage;
+
+fn faces_at(n: usize, size: u32, offset: usize) -> Vec<RgbImage> {
+    common::faces(n, 211, offset)
+        .into_iter()
+        .map(|f| resize(&f, size, size, FilterType::CatmullRom))
+        .collect()
+}
+
+fn payload(i: usize) -> Payload {
+    Payload::new((i as u64 + 1).wrapping_mul(0x5DEE_CE66_D1CE) & 0xFFFF_FFFF_FFFF).unwrap()
+}
+
+/// Per attack, how many of `faces` give back their exact payload.
+fn recovered(faces: &[RgbImage], key: &Key) -> Vec<(&'static str, usize)> {
+    let marked: Vec<RgbImage> = faces
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let m = embed(f, key, payload(i), DEFAULT_PSNR);
+            assert!(m.psnr >= 38.0, "face {i}: PSNR {:.2} dB", m.psnr);
+            assert!((m.psnr - psnr(f, &m.image)).abs() < 1e-9);
+            m.image
+        })
+        .collect();
+    ATTACKS
+        .iter()
+        .map(|(name, attack)| {
+            let ok = marked
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| detect(&attack(m), key).payload == Some(payload(*i)))
+                .count();
+            (*name, ok)
+        })
+        .collect()
+}
+
+#[test]
+fn survives_jpeg_resizing_and_crops_at_256() {
+    let faces = faces_at(8, 256, 0);
+    let key = Key::from_passphrase("test key");
+    for (name, ok) in recovered(&faces, &key) {
+        eprintln!("256²: {name}: {ok}/8");
+        let needed = if name.starts_with("jpeg50") || name.ends_with("jpeg75") {
+            7
+        } else {
+            8
+        };
+        assert!(
+            ok >= needed,
+            "{name}: payload recovered from {ok}/8 faces, need {needed}"
+        );
+    }
+}
+
+#[test]
+fn reads_most_native_128_faces_without_attack() {
+    let faces = faces_at(16, 128, 3);
+    let key = Key::from_passphrase("test key");
+    let results = recovered(&faces, &key);
+    eprintln!("128²: {results:?}");
+    assert!(results[0].1 >= 12, "no attack: {}/16", results[0].1);
+}
+
+#[test]
+fn wrong_key_and_unmarked_images_read_as_no_watermark() {
+    let key = Key::from_passphrase("right");
+    let other = Key::from_passphrase("wrong");
+    for (i, face) in faces_at(6, 256, 7).iter().enumerate() {
+        let marked = embed(face, &key, payload(i), DEFAULT_PSNR).image;
+        assert_eq!(detect(&marked, &key).payload, Some(payload(i)));
+        let d = detect(&marked, &other);
+        assert!(
+            !d.found && d.payload.is_none(),
+            "face {i} found under the wrong key: {d:?}"
+        );
+    }
+    for face in common::faces(60, 97, 11) {
+        let d = detect(&face, &key);
+        assert!(!d.found, "an unmarked face reads as marked: {d:?}");
+    }
+}
+
+#[test]
+fn degenerate_images_do_not_panic() {
+    let key = Key::from_passphrase("k");
+    let p = payload(0);
+    for (w, h) in [(1, 1), (5, 3), (11, 200), (64, 64)] {
+        for fill in [0u8, 255, 128] {
+            let img = RgbImage::from_pixel(w, h, image::Rgb([fill; 3]));
+            let m = embed(&img, &key, p, DEFAULT_PSNR);
+            assert_eq!(m.image.dimensions(), (w, h));
+            if fill != 128 {
+                // Black and white cannot move one way; nothing wraps around.
+                assert!(m.image.pixels().all(|px| px[0] == px[1] && px[1] == px[2]));
+            }
+            let _ = detect(&m.image, &key);
+        }
+    }
+}
+
+#[test]
+fn payloads_outside_48_bits_are_refused() {
+    assert!(Payload::new(1 << 48).is_none());
+    assert!(Payload::from_hex("0123456789abc").is_err());
+    assert!(Payload::from_hex("0123456789ag").is_err());
+    assert_eq!(
+        Payload::from_hex("0123456789ab").unwrap().to_hex(),
+        "0123456789ab"
+    );
+}

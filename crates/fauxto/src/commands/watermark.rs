@@ -1,0 +1,158 @@
+//! `fauxto watermark embed|detect`: the invisible watermark of `fauxto_trust::watermark`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use fauxto_trust::watermark::{self, Key, Payload};
+use image::DynamicImage;
+
+use crate::images::{ensure_dir, save_image};
+
+/// The key used when none is given: anyone can read watermarks made with it.
+pub const PUBLIC_KEY: &str = "fauxto-public";
+
+#[derive(Debug, Args)]
+pub struct WatermarkArgs {
+    #[command(subcommand)]
+    pub action: WatermarkAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WatermarkAction {
+    /// Embed a 48-bit payload into images (written as PNG, same size).
+    Embed(EmbedArgs),
+    /// Look for a watermark in images; prints what was found per image.
+    Detect(DetectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// Images to mark (PNG, JPEG, WebP).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Directory for the marked images (DIR/<name>.png).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The payload: 12 hexadecimal digits (48 bits).
+    #[arg(long)]
+    pub payload: String,
+    /// Watermark key passphrase; whoever holds it can read (and forge) the mark.
+    #[arg(long, default_value = PUBLIC_KEY)]
+    pub key: String,
+    /// Strength as the PSNR of the marked image against the original, in dB (higher is
+    /// fainter and less robust).
+    #[arg(long, default_value_t = watermark::DEFAULT_PSNR)]
+    pub psnr: f64,
+    /// Print one JSON line per image.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Images to examine.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Watermark key passphrase.
+    #[arg(long, default_value = PUBLIC_KEY)]
+    pub key: String,
+    /// Print one JSON line per image.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &WatermarkArgs) -> Result<()> {
+    match &args.action {
+        WatermarkAction::Embed(a) => embed(a),
+        WatermarkAction::Detect(a) => detect(a),
+    }
+}
+
+fn open(path: &Path) -> Result<DynamicImage> {
+    image::open(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn embed(args: &EmbedArgs) -> Result<()> {
+    let payload = Payload::from_hex(&args.payload).map_err(anyhow::Error::msg)?;
+    if !(20.0..=60.0).contains(&args.psnr) {
+        bail!("--psnr {} is outside 20..=60 dB", args.psnr);
+    }
+    let key = Key::from_passphrase(&args.key);
+    ensure_dir(&args.out)?;
+    for path in &args.images {
+        let img = open(path)?;
+        let marked = watermark::embed(&img.to_rgb8(), &key, payload, args.psnr);
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let out = args.out.join(format!("{stem}.png"));
+        let result = if img.color().has_alpha() {
+            let mut rgba = DynamicImage::ImageRgb8(marked.image).to_rgba8();
+            for (px, src) in rgba.pixels_mut().zip(img.to_rgba8().pixels()) {
+                px[3] = src[3];
+            }
+            DynamicImage::ImageRgba8(rgba)
+        } else {
+            DynamicImage::ImageRgb8(marked.image)
+        };
+        save_image(&result, &out)?;
+        if args.json {
+            let line = serde_json::json!({"file": path, "out": out, "psnr": marked.psnr});
+            println!("{line}");
+        } else {
+            println!(
+                "{} -> {} (PSNR {:.1} dB)",
+                path.display(),
+                out.display(),
+                marked.psnr
+            );
+        }
+    }
+    Ok(())
+}
+
+fn detect(args: &DetectArgs) -> Result<()> {
+    let key = Key::from_passphrase(&args.key);
+    let mut failed = 0usize;
+    for path in &args.images {
+        let img = match open(path) {
+            Ok(img) => img,
+            Err(e) => {
+                failed += 1;
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"file": path, "error": format!("{e:#}")})
+                    );
+                } else {
+                    eprintln!("{}: {e:#}", path.display());
+                }
+                continue;
+            }
+        };
+        let d = watermark::detect(&img.to_rgb8(), &key);
+        if args.json {
+            let line = serde_json::json!({
+                "file": path,
+                "found": d.found,
+                "payload": d.payload.map(Payload::to_hex),
+                "decoded": d.decoded.to_hex(),
+                "score": d.score,
+                "scale": d.scale,
+            });
+            println!("{line}");
+        } else if let Some(p) = d.payload {
+            println!(
+                "{}: watermark {} (z = {:.1})",
+                path.display(),
+                p.to_hex(),
+                d.score
+            );
+        } else {
+            println!("{}: no watermark (z = {:.1})", path.display(), d.score);
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} images could not be read", args.images.len());
+    }
+    Ok(())
+}
