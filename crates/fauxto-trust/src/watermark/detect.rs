@@ -1,7 +1,7 @@
 //! Detection: find the tile again and read the message.
 //!
 //! For each candidate scale (the image may have been enlarged after a crop) and each of the
-//! `CHIP`² sub-chip phases, the luma is averaged over chips, high-pass filtered on the chip
+//! chip size of [`CHIP_SIZES`] and each of its `chip`² sub-chip phases, the luma is averaged over chips, high-pass filtered on the chip
 //! grid (the chip minus the mean of its 3x3 neighbourhood, which removes the image's smooth
 //! content), and all tiles are folded onto one. Cropping only shifts the tile cyclically, so
 //! every cyclic shift of the synchronisation pattern is scored; the best of all candidates
@@ -12,7 +12,7 @@ use image::RgbImage;
 
 use super::code::{crc16, viterbi};
 use super::grid::{fold, shifted};
-use super::layout::{Key, Layout, CHIP, MESSAGE_BITS, PAYLOAD_BITS, TILE, TILE_CHIPS};
+use super::layout::{Key, Layout, CHIP_SIZES, MESSAGE_BITS, PAYLOAD_BITS, TILE, TILE_CHIPS};
 use super::luma::{luma, resample, Plane};
 use super::Payload;
 
@@ -44,21 +44,23 @@ pub fn detect(img: &RgbImage, key: &Key) -> Detection {
     let layout = Layout::new(key);
     let y = luma(img);
     let mut best: Option<Detection> = None;
-    for &scale in &SCALES {
+    'search: for &scale in &SCALES {
         let plane = if scale == 1.0 {
             y.clone()
         } else {
             resample(&y, scale)
         };
-        let Some(d) = detect_at(&plane, &layout, scale) else {
-            continue;
-        };
-        let found = d.found;
-        if best.as_ref().is_none_or(|b| d.score > b.score) {
-            best = Some(d);
-        }
-        if found {
-            break;
+        for chip in CHIP_SIZES {
+            let Some(d) = detect_at(&plane, chip, &layout, scale) else {
+                continue;
+            };
+            let found = d.found;
+            if best.as_ref().is_none_or(|b| d.score > b.score) {
+                best = Some(d);
+            }
+            if found {
+                break 'search;
+            }
         }
     }
     let best = best.unwrap_or(Detection {
@@ -96,15 +98,15 @@ struct Candidate {
 /// A candidate's score is the correlation of the folded tile with the sync pattern, divided
 /// by the folded tile's RMS times sqrt(sync chips): on an unmarked image about N(0, 1) per
 /// candidate, whatever the image, so one threshold serves every phase, scale and image.
-fn detect_at(plane: &Plane, layout: &Layout, scale: f32) -> Option<Detection> {
-    if plane.width < 3 * CHIP || plane.height < 3 * CHIP {
+fn detect_at(plane: &Plane, chip: usize, layout: &Layout, scale: f32) -> Option<Detection> {
+    if plane.width < 3 * chip || plane.height < 3 * chip {
         return None;
     }
-    let mut folds = Vec::with_capacity(CHIP * CHIP);
-    let mut candidates = Vec::with_capacity(CHIP * CHIP * TILE_CHIPS);
-    for py in 0..CHIP {
-        for px in 0..CHIP {
-            let folded = fold(plane, px, py);
+    let mut folds = Vec::with_capacity(chip * chip);
+    let mut candidates = Vec::with_capacity(chip * chip * TILE_CHIPS);
+    for py in 0..chip {
+        for px in 0..chip {
+            let folded = fold(plane, chip, px, py);
             let rms = (folded.chips.iter().map(|v| v * v).sum::<f32>() / TILE_CHIPS as f32).sqrt();
             let norm = rms * (layout.sync.len() as f32).sqrt();
             for sy in 0..TILE {

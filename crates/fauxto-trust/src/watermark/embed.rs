@@ -16,7 +16,7 @@ use image::RgbImage;
 
 use super::code::{crc16, encode};
 use super::grid::fold;
-use super::layout::{Key, Layout, CHIP, PAYLOAD_BITS, TILE, TILE_CHIPS};
+use super::layout::{chip_size, Key, Layout, PAYLOAD_BITS, TILE, TILE_CHIPS};
 use super::luma::{luma, psnr, Plane};
 use super::Payload;
 
@@ -50,12 +50,13 @@ pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> M
     let tile = layout.tile(&encode(&message_bits(payload)));
     let y = luma(img);
     let width = y.width;
-    let chip_of = |i: usize| (((i / width) / CHIP) % TILE) * TILE + ((i % width) / CHIP) % TILE;
+    let chip = chip_size(y.width, y.height);
+    let chip_of = |i: usize| (((i / width) / chip) % TILE) * TILE + ((i % width) / chip) % TILE;
     let pixels_per_chip = chip_pixel_counts(y.data.len(), chip_of);
 
     // Rounding to integers adds 1/12 of mean squared error; the rest is the budget.
     let budget = (255f64.powi(2) / 10f64.powf(target_psnr / 10.0) - 1.0 / 12.0).max(0.0);
-    let offsets_for = |margin: f32| chip_offsets(&y, &tile, margin, &chip_of);
+    let offsets_for = |margin: f32| chip_offsets(&y, chip, &tile, margin, &chip_of);
     let mse = |o: &[f32; TILE_CHIPS]| {
         o.iter()
             .zip(&pixels_per_chip)
@@ -106,12 +107,13 @@ const ROUNDS: usize = 3;
 /// direction of `tile`.
 fn chip_offsets(
     y: &Plane,
+    chip: usize,
     tile: &[f32; TILE_CHIPS],
     margin: f32,
     chip_of: &impl Fn(usize) -> usize,
 ) -> [f32; TILE_CHIPS] {
     let mut offsets = [0f32; TILE_CHIPS];
-    if y.width < 3 * CHIP || y.height < 3 * CHIP {
+    if y.width < 3 * chip || y.height < 3 * chip {
         return offsets;
     }
     let mut shifted = y.clone();
@@ -119,7 +121,7 @@ fn chip_offsets(
         for (i, v) in shifted.data.iter_mut().enumerate() {
             *v = y.data[i] + offsets[chip_of(i)];
         }
-        let folded = fold(&shifted, 0, 0);
+        let folded = fold(&shifted, chip, 0, 0);
         for t in 0..TILE_CHIPS {
             let deficit = margin - folded.chips[t] * tile[t];
             if deficit > 0.0 {

@@ -2,7 +2,7 @@
 //! and all tiles folded onto one. Embedding uses the same statistic to cancel the image's own
 //! contribution (improved spread spectrum).
 
-use super::layout::{CHIP, TILE, TILE_CHIPS};
+use super::layout::{TILE, TILE_CHIPS};
 use super::luma::Plane;
 
 /// The folded tile: per tile chip, the mean high-passed chip value over all whole tiles'
@@ -18,19 +18,20 @@ pub fn shifted(index: usize, sx: usize, sy: usize) -> usize {
     row * TILE + col
 }
 
-/// Chip means on the grid starting at pixel (px, py), high-passed, folded onto one tile.
-pub fn fold(plane: &Plane, px: usize, py: usize) -> Folded {
-    let cols = (plane.width - px) / CHIP;
-    let rows = (plane.height - py) / CHIP;
+/// Means of `chip` x `chip` blocks on the grid starting at pixel (px, py), high-passed,
+/// folded onto one tile.
+pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Folded {
+    let cols = (plane.width - px) / chip;
+    let rows = (plane.height - py) / chip;
     let mut grid = vec![0f32; rows * cols];
     for r in 0..rows {
         for c in 0..cols {
             let mut s = 0f32;
-            for dy in 0..CHIP {
-                let row = (py + r * CHIP + dy) * plane.width + px + c * CHIP;
-                s += plane.data[row..row + CHIP].iter().sum::<f32>();
+            for dy in 0..chip {
+                let row = (py + r * chip + dy) * plane.width + px + c * chip;
+                s += plane.data[row..row + chip].iter().sum::<f32>();
             }
-            grid[r * cols + c] = s / (CHIP * CHIP) as f32;
+            grid[r * cols + c] = s / (chip * chip) as f32;
         }
     }
     let smooth = box_mean(&grid, cols, rows, 1);

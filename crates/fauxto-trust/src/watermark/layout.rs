@@ -1,7 +1,7 @@
 //! Where the watermark's chips lie in a tile, derived from the key.
 //!
-//! The watermark is a tile of [`TILE`] x [`TILE`] chips, each chip a [`CHIP`] x [`CHIP`]
-//! block of pixels carrying +a or -a in luma, repeated over the whole image. A key-derived
+//! The watermark is a tile of [`TILE`] x [`TILE`] chips, each chip a `chip` x `chip`
+//! block of pixels (see [`chip_size`]) carrying +a or -a in luma, repeated over the whole image. A key-derived
 //! permutation assigns [`SYNC_CHIPS`] chips to a known synchronisation pattern (which finds
 //! the tile's position after cropping) and the rest to the coded message bits; every chip
 //! also gets a key-derived sign (spreading), so without the key the pattern is noise.
@@ -10,9 +10,23 @@ use sha2::{Digest, Sha256};
 
 use super::code::{RATE_INV, TAIL};
 
-/// Pixels per chip side.
-pub const CHIP: usize = 2;
-/// Chips per tile side: a tile is `CHIP * TILE` = 64 pixels square.
+/// Pixels per chip side, by image size: 2 below [`LARGE_IMAGE`] pixels on the short side
+/// (more tiles to average over on small images), 4 from there (coarser chips survive JPEG
+/// better when there is room for them). The detector tries both.
+pub const CHIP_SIZES: [usize; 2] = [2, 4];
+/// The short side from which chips are 4 pixels.
+pub const LARGE_IMAGE: usize = 384;
+
+/// The chip size embedding uses on a `width` x `height` image.
+pub fn chip_size(width: usize, height: usize) -> usize {
+    if width.min(height) >= LARGE_IMAGE {
+        CHIP_SIZES[1]
+    } else {
+        CHIP_SIZES[0]
+    }
+}
+
+/// Chips per tile side: a tile is `chip * TILE` pixels square (32 or 64).
 pub const TILE: usize = 16;
 /// Chips per tile.
 pub const TILE_CHIPS: usize = TILE * TILE;

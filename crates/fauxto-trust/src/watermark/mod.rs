@@ -2,11 +2,13 @@
 //!
 //! Spread-spectrum embedding on a periodic tile (the approach of Kutter, Jordan and Bossen,
 //! "Digital watermarking of colour images using amplitude modulation", 1998, and of
-//! Kalker et al.'s tiled watermarks for video): a 64x64-pixel tile of 4x4-pixel chips, each
+//! Kalker et al.'s tiled watermarks for video): a tile of 16x16 chips of 2x2 pixels (4x4 on
+//! images of 384 pixels and more), each
 //! +-1 under a key-derived spreading sign, repeated over the image and added to the luma.
 //! 116 chips hold a synchronisation pattern; 140 hold the payload and its CRC-16 under a
-//! rate-1/2 convolutional code. Chips are low-frequency (4x4 blocks), so JPEG and resizing
-//! keep most of their energy; the period makes cropping a cyclic shift of the tile, which the
+//! rate-1/2 convolutional code. Chips are small blocks, whose means JPEG and resizing keep;
+//! embedding puts into each chip just what the detector needs to read it (informed
+//! embedding, see `embed`); the period makes cropping a cyclic shift of the tile, which the
 //! detector finds by exhaustive search; a few resampling factors undo crop-and-enlarge.
 //!
 //! ```
