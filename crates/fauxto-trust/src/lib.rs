@@ -1,6 +1,8 @@
 //! Provenance for the images fauxto makes.
 //!
-//! [`watermark`]: an invisible watermark in the luma of an image that carries a 48-bit payload
+//! [`credentials`]: signed C2PA Content Credentials saying what made an image, from which
+//! model and training data. [`watermark`]: an invisible watermark in the luma of an image that carries a 48-bit payload
 //! and survives JPEG compression, resizing and cropping.
 
+pub mod credentials;
 pub mod watermark;

@@ -1,0 +1,37 @@
+//! Content Credentials (C2PA manifests) for the images fauxto makes and the photos it signs.
+//!
+//! Every generated image gets a manifest with a `c2pa.created` action whose digital source
+//! type is IPTC's `trainedAlgorithmicMedia`, the software agent, a `org.fauxto.generation`
+//! assertion (model name and SHA-256, the training-data manifest's Merkle root and licence,
+//! seed, truncation, noise mode, class) and, when the image carries the invisible watermark,
+//! a `c2pa.soft-binding` assertion naming it, so the credential can be found again after the
+//! metadata was stripped. Signing is local: ECDSA P-256 keys made by [`keys::init`], pure-Rust
+//! crypto, no network.
+
+pub mod keys;
+mod sign;
+mod verify;
+
+pub use sign::{sign_capture, sign_generated, Generation, LocalSigner, SignError};
+pub use verify::{verify, Verification, VerifyError};
+
+/// IPTC digital source type of images made by a trained generative model.
+pub const TRAINED_ALGORITHMIC_MEDIA: &str =
+    "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia";
+/// IPTC digital source type of photographs taken with a camera.
+pub const DIGITAL_CAPTURE: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture";
+/// Label of fauxto's own assertion.
+pub const GENERATION_LABEL: &str = "org.fauxto.generation";
+/// The soft-binding algorithm name of fauxto's watermark.
+pub const WATERMARK_ALG: &str = "org.fauxto.watermark.1";
+
+/// MIME type of an image file by its extension (the formats fauxto writes and signs).
+pub fn mime_for(path: &std::path::Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "png" => Some("image/png"),
+        "jpg" | "jpeg" => Some("image/jpeg"),
+        "webp" => Some("image/webp"),
+        _ => None,
+    }
+}
