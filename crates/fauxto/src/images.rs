@@ -44,6 +44,12 @@ pub fn format_for(path: &Path) -> Result<ImageFormat> {
 
 /// Encodes `img` in the format of `path` and writes it atomically.
 pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
+    let bytes = encode_image(img, path)?;
+    write_bytes(path, &bytes)
+}
+
+/// `img` encoded in the format of `path` (its extension).
+pub fn encode_image(img: &DynamicImage, path: &Path) -> Result<Vec<u8>> {
     let format = format_for(path)?;
     let mut bytes = Vec::new();
     match format {
@@ -60,7 +66,12 @@ pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
             .write_to(&mut std::io::Cursor::new(&mut bytes), format)
             .with_context(|| format!("encoding {format:?}"))?,
     }
-    write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` atomically (temp file + rename).
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Tiles `images` (all the same size) into a grid `cols` wide, left to right, top to

@@ -8,12 +8,15 @@ mod backend;
 mod commands;
 mod images;
 mod progress;
+mod provenance;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use commands::{bench, dataset, generate, info, init_model, interpolate, mix, train, watermark};
+use commands::{
+    bench, credentials, dataset, generate, info, init_model, interpolate, mix, train, watermark,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +53,12 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Embed or detect the invisible watermark (48-bit payload; survives JPEG, resizing, crops).
     Watermark(watermark::WatermarkArgs),
+    /// Manage the local signing identity for Content Credentials.
+    Keys(credentials::KeysArgs),
+    /// Sign an authentic photo with a Content Credential (digital capture).
+    Sign(credentials::SignArgs),
+    /// Show and check an image's Content Credential and watermark.
+    Verify(credentials::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +81,9 @@ fn main() -> ExitCode {
         Command::Train(a) => train::run(a),
         Command::Dataset(a) => dataset::run(a),
         Command::Watermark(a) => watermark::run(a),
+        Command::Keys(a) => credentials::keys(a),
+        Command::Sign(a) => credentials::sign(a),
+        Command::Verify(a) => credentials::verify(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

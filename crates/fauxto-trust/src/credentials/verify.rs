@@ -45,7 +45,10 @@ pub fn verify(
     mime: &str,
     trust_anchors: Option<&str>,
 ) -> Result<Verification, VerifyError> {
-    let mut settings = json!({"verify": {"verify_trust": trust_anchors.is_some()}});
+    let mut settings = json!({
+        "verify": {"verify_trust": trust_anchors.is_some()},
+        "builder": {"thumbnail": {"enabled": false}},
+    });
     if let Some(pem) = trust_anchors {
         if !pem.contains("-----BEGIN CERTIFICATE-----") {
             return Err(VerifyError::Trust("no PEM certificate found".into()));

@@ -12,9 +12,10 @@ use fauxto_nn::{NoiseMode, Truncation};
 
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
-use crate::images::{ensure_dir, grid, save_image, to_image};
+use crate::images::{ensure_dir, grid, to_image};
 use crate::on_device;
 use crate::progress;
+use crate::provenance::{Labeller, ProvenanceArgs};
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -54,6 +55,8 @@ pub struct GenerateArgs {
     /// Print the written files as JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -77,6 +80,12 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         }
     }
     ensure_dir(&args.out)?;
+    let labeller = Labeller::new(
+        &model,
+        &args.provenance,
+        args.trunc,
+        &format!("{:?}", args.noise_mode).to_lowercase(),
+    )?;
     let g = model.generator::<B>(device)?;
     let truncation = Truncation {
         psi: args.trunc,
@@ -92,7 +101,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         for (i, seed) in chunk.iter().enumerate() {
             let img = to_image(&pixels, i)?;
             let path = args.out.join(format!("seed{seed:04}.{format}"));
-            save_image(&img, &path)?;
+            labeller.write(&img, Some(*seed as u64), args.class, &path)?;
             written.push(serde_json::json!({"seed": seed, "path": path}));
             if args.grid {
                 all.push(img);
@@ -104,7 +113,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
     if args.grid {
         let cols = (all.len() as f64).sqrt().ceil() as usize;
         let path = args.out.join(format!("grid.{format}"));
-        save_image(&grid(&all, cols), &path)?;
+        labeller.write(&grid(&all, cols), None, args.class, &path)?;
         written.push(serde_json::json!({"grid": path}));
     }
     if args.json {

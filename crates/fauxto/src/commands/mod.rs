@@ -2,6 +2,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod credentials;
 pub mod dataset;
 pub mod generate;
 pub mod info;

@@ -8,9 +8,7 @@ use fauxto_trust::watermark::{self, Key, Payload};
 use image::DynamicImage;
 
 use crate::images::{ensure_dir, save_image};
-
-/// The key used when none is given: anyone can read watermarks made with it.
-pub const PUBLIC_KEY: &str = "fauxto-public";
+use crate::provenance::PUBLIC_WATERMARK_KEY;
 
 #[derive(Debug, Args)]
 pub struct WatermarkArgs {
@@ -38,7 +36,7 @@ pub struct EmbedArgs {
     #[arg(long)]
     pub payload: String,
     /// Watermark key passphrase; whoever holds it can read (and forge) the mark.
-    #[arg(long, default_value = PUBLIC_KEY)]
+    #[arg(long, default_value = PUBLIC_WATERMARK_KEY)]
     pub key: String,
     /// Strength as the PSNR of the marked image against the original, in dB (higher is
     /// fainter and less robust).
@@ -55,7 +53,7 @@ pub struct DetectArgs {
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
     /// Watermark key passphrase.
-    #[arg(long, default_value = PUBLIC_KEY)]
+    #[arg(long, default_value = PUBLIC_WATERMARK_KEY)]
     pub key: String,
     /// Print one JSON line per image.
     #[arg(long)]
