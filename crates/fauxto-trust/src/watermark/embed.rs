@@ -15,9 +15,9 @@
 use image::RgbImage;
 
 use super::code::{crc16, encode};
-use super::grid::fold;
+use super::grid::{fold, Folded};
 use super::layout::{chip_size, Key, Layout, PAYLOAD_BITS, TILE, TILE_CHIPS};
-use super::luma::{luma, psnr, Plane};
+use super::luma::{luma, psnr};
 use super::Payload;
 
 /// The default strength: PSNR of the marked image against the original, in dB.
@@ -56,7 +56,14 @@ pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> M
 
     // Rounding to integers adds 1/12 of mean squared error; the rest is the budget.
     let budget = (255f64.powi(2) / 10f64.powf(target_psnr / 10.0) - 1.0 / 12.0).max(0.0);
-    let offsets_for = |margin: f32| chip_offsets(&y, chip, &tile, margin, &chip_of);
+    let host = if y.width < 3 * chip || y.height < 3 * chip {
+        Folded {
+            chips: [0.0; TILE_CHIPS],
+        }
+    } else {
+        fold(&y, chip, 0, 0)
+    };
+    let offsets_for = |margin: f32| chip_offsets(&host, &tile, margin);
     let mse = |o: &[f32; TILE_CHIPS]| {
         o.iter()
             .zip(&pixels_per_chip)
@@ -101,29 +108,20 @@ pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> M
 
 /// Rounds of correction: the high-pass filter spreads each chip's offset onto its
 /// neighbours' statistic, so the deficit is measured again after each round.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 6;
 
 /// Per tile chip, the luma offset that lifts the chip's statistic to at least `margin` in the
-/// direction of `tile`.
-fn chip_offsets(
-    y: &Plane,
-    chip: usize,
-    tile: &[f32; TILE_CHIPS],
-    margin: f32,
-    chip_of: &impl Fn(usize) -> usize,
-) -> [f32; TILE_CHIPS] {
+/// direction of `tile`, given the image's own statistic `host`.
+///
+/// The statistic is linear and the offsets are periodic, so the statistic of the marked image
+/// is `host` plus the high-pass of the offsets on the tile torus (exact away from the image
+/// border): each bisection step costs a few tile-sized passes, not a pass over the image.
+fn chip_offsets(host: &Folded, tile: &[f32; TILE_CHIPS], margin: f32) -> [f32; TILE_CHIPS] {
     let mut offsets = [0f32; TILE_CHIPS];
-    if y.width < 3 * chip || y.height < 3 * chip {
-        return offsets;
-    }
-    let mut shifted = y.clone();
     for _ in 0..ROUNDS {
-        for (i, v) in shifted.data.iter_mut().enumerate() {
-            *v = y.data[i] + offsets[chip_of(i)];
-        }
-        let folded = fold(&shifted, chip, 0, 0);
+        let added = high_pass_on_torus(&offsets);
         for t in 0..TILE_CHIPS {
-            let deficit = margin - folded.chips[t] * tile[t];
+            let deficit = margin - (host.chips[t] + added[t]) * tile[t];
             if deficit > 0.0 {
                 // The chip's own share of its 3x3 high-pass is 8/9.
                 offsets[t] += deficit * 9.0 / 8.0 * tile[t];
@@ -131,6 +129,23 @@ fn chip_offsets(
         }
     }
     offsets
+}
+
+/// `v` minus its 3x3 mean, on the 16x16 tile with wrap-around.
+fn high_pass_on_torus(v: &[f32; TILE_CHIPS]) -> [f32; TILE_CHIPS] {
+    let mut out = [0f32; TILE_CHIPS];
+    for r in 0..TILE {
+        for c in 0..TILE {
+            let mut sum = 0.0;
+            for dr in [TILE - 1, 0, 1] {
+                for dc in [TILE - 1, 0, 1] {
+                    sum += v[((r + dr) % TILE) * TILE + (c + dc) % TILE];
+                }
+            }
+            out[r * TILE + c] = v[r * TILE + c] - sum / 9.0;
+        }
+    }
+    out
 }
 
 /// How many pixels of an image of `n` pixels fall on each tile chip.
