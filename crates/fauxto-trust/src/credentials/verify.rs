@@ -74,7 +74,7 @@ pub fn verify(
         .collect();
     let tampered = failures
         .iter()
-        .any(|c| c.contains("mismatch") || c.contains("signature") && !c.contains("untrusted"));
+        .any(|c| c.contains("mismatch") || (c.contains("signature") && !c.contains("untrusted")));
     let state = match reader.validation_state() {
         ValidationState::Trusted => "trusted",
         ValidationState::Valid => "valid",

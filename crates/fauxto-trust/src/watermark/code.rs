@@ -2,6 +2,8 @@
 //! the rate-1/2 convolutional code of constraint length 7 (generators 133 and 171 octal, the
 //! CCSDS / IEEE 802.11 code) decoded with a soft-decision Viterbi decoder.
 
+use super::layout::{MESSAGE_BITS, PAYLOAD_BITS};
+
 /// Constraint length of the convolutional code.
 const K: usize = 7;
 /// Number of encoder states.
@@ -105,6 +107,26 @@ pub fn viterbi(soft: &[f32], n_bits: usize) -> Vec<u8> {
     bits
 }
 
+/// The message bits of a 48-bit payload: the payload, most significant bit first, then its
+/// CRC-16.
+pub fn message_bits(payload: u64) -> Vec<u8> {
+    let message = (payload << 16) | crc16(payload, PAYLOAD_BITS) as u64;
+    (0..MESSAGE_BITS)
+        .rev()
+        .map(|i| ((message >> i) & 1) as u8)
+        .collect()
+}
+
+/// The payload that [`message_bits`] framed, and whether its CRC holds.
+pub fn read_message(bits: &[u8]) -> (u64, bool) {
+    let message = bits.iter().fold(0u64, |m, &b| (m << 1) | b as u64);
+    let payload = message >> 16;
+    (
+        payload,
+        crc16(payload, PAYLOAD_BITS) as u64 == message & 0xFFFF,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +148,16 @@ mod tests {
             )
         );
         assert_ne!(crc16(v, 64), crc16(v ^ 1, 64));
+    }
+
+    #[test]
+    fn messages_read_back_and_a_flipped_bit_fails_the_crc() {
+        let bits = message_bits(0x0123_4567_89ab);
+        assert_eq!(bits.len(), MESSAGE_BITS);
+        assert_eq!(read_message(&bits), (0x0123_4567_89ab, true));
+        let mut flipped = bits.clone();
+        flipped[MESSAGE_BITS - 1] ^= 1;
+        assert!(!read_message(&flipped).1);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Detection: find the tile again and read the message.
 //!
-//! For each candidate scale (the image may have been enlarged after a crop) and each of the
-//! chip size of [`CHIP_SIZES`] and each of its `chip`² sub-chip phases, the luma is averaged over chips, high-pass filtered on the chip
-//! grid (the chip minus the mean of its 3x3 neighbourhood, which removes the image's smooth
+//! For each candidate scale (the image may have been enlarged after a crop), each chip size
+//! of [`CHIP_SIZES`] and each of its `chip`² sub-chip phases, the luma is averaged over chips,
+//! high-pass filtered on the chip grid (the chip minus the mean of its 3x3 neighbourhood, which removes the image's smooth
 //! content), and all tiles are folded onto one. Cropping only shifts the tile cyclically, so
 //! every cyclic shift of the synchronisation pattern is scored; the best of all candidates
 //! is judged by its z-score among them, and the message bits under it are decoded (soft
@@ -10,9 +10,9 @@
 
 use image::RgbImage;
 
-use super::code::{crc16, viterbi};
+use super::code::{read_message, viterbi};
 use super::grid::{fold, shifted};
-use super::layout::{Key, Layout, CHIP_SIZES, MESSAGE_BITS, PAYLOAD_BITS, TILE, TILE_CHIPS};
+use super::layout::{Key, Layout, CHIP_SIZES, MESSAGE_BITS, TILE, TILE_CHIPS};
 use super::luma::{luma, resample, Plane};
 use super::Payload;
 
@@ -63,22 +63,13 @@ pub fn detect(img: &RgbImage, key: &Key) -> Detection {
             }
         }
     }
-    let best = best.unwrap_or(Detection {
+    best.unwrap_or(Detection {
         found: false,
         payload: None,
         decoded: Payload(0),
         score: 0.0,
         scale: 1.0,
-    });
-    if best.found {
-        best
-    } else {
-        Detection {
-            found: false,
-            payload: None,
-            ..best
-        }
-    }
+    })
 }
 
 /// Candidates decoded per scale, best synchronisation scores first.
@@ -92,21 +83,18 @@ struct Candidate {
     sy: usize,
 }
 
-/// The best candidate at one scale, or None when the plane is too small to hold a chip and
-/// its neighbourhood in either direction.
+/// The best candidate at one scale and chip size, or None when the plane is too small for
+/// that chip size.
 ///
 /// A candidate's score is the correlation of the folded tile with the sync pattern, divided
 /// by the folded tile's RMS times sqrt(sync chips): on an unmarked image about N(0, 1) per
 /// candidate, whatever the image, so one threshold serves every phase, scale and image.
 fn detect_at(plane: &Plane, chip: usize, layout: &Layout, scale: f32) -> Option<Detection> {
-    if plane.width < 3 * chip || plane.height < 3 * chip {
-        return None;
-    }
     let mut folds = Vec::with_capacity(chip * chip);
     let mut candidates = Vec::with_capacity(chip * chip * TILE_CHIPS);
     for py in 0..chip {
         for px in 0..chip {
-            let folded = fold(plane, chip, px, py);
+            let folded = fold(plane, chip, px, py)?;
             let rms = (folded.chips.iter().map(|v| v * v).sum::<f32>() / TILE_CHIPS as f32).sqrt();
             let norm = rms * (layout.sync.len() as f32).sqrt();
             for sy in 0..TILE {
@@ -150,10 +138,7 @@ fn detect_at(plane: &Plane, chip: usize, layout: &Layout, scale: f32) -> Option<
             .iter()
             .map(|chip| chip.sign * folded.chips[shifted(chip.index, c.sx, c.sy)])
             .collect();
-        let bits = viterbi(&soft, MESSAGE_BITS);
-        let message = bits.iter().fold(0u64, |m, &b| (m << 1) | b as u64);
-        let payload = message >> 16;
-        let crc_ok = crc16(payload, PAYLOAD_BITS) as u64 == message & 0xFFFF;
+        let (payload, crc_ok) = read_message(&viterbi(&soft, MESSAGE_BITS));
         let found = crc_ok && z >= Z_THRESHOLD;
         let d = Detection {
             found,

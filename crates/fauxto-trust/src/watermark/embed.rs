@@ -6,17 +6,17 @@
 //! tile) just what lifts its value to a margin `m` in the pattern's direction: chips where the
 //! image already agrees cost nothing, chips where it disagrees are pushed across. The margin
 //! is the largest that fits the distortion budget (the target PSNR), found by bisection; when
-//! not even a zero margin fits, the most expensive chips are left to the error-correcting code. This
-//! is improved spread spectrum (Malvar and Florêncio, IEEE Trans. Signal Processing 51(4),
+//! not even a zero margin fits, the most expensive chips are left to the error-correcting
+//! code. This is improved spread spectrum (Malvar and Florêncio, IEEE Trans. Signal Processing 51(4),
 //! 2003) with the host cancelled only where it hurts, in the spirit of Miller, Cox and
 //! Bloom's informed embedding ("Informed embedding: exploiting image and detector information
 //! during watermark insertion", ICIP 2000).
 
 use image::RgbImage;
 
-use super::code::{crc16, encode};
+use super::code::{encode, message_bits};
 use super::grid::{fold, Folded};
-use super::layout::{chip_size, Key, Layout, PAYLOAD_BITS, TILE, TILE_CHIPS};
+use super::layout::{chip_size, Key, Layout, TILE, TILE_CHIPS};
 use super::luma::{luma, psnr};
 use super::Payload;
 
@@ -31,23 +31,13 @@ pub struct Marked {
     pub psnr: f64,
 }
 
-/// The message bits: the payload, most significant bit first, then its CRC-16.
-pub fn message_bits(payload: Payload) -> Vec<u8> {
-    let crc = crc16(payload.0, PAYLOAD_BITS) as u64;
-    let message = (payload.0 << 16) | crc;
-    (0..PAYLOAD_BITS + 16)
-        .rev()
-        .map(|i| ((message >> i) & 1) as u8)
-        .collect()
-}
-
 /// Embeds `payload` under `key` at about `target_psnr` dB.
 ///
 /// The luma change at a pixel is added to R, G and B alike (hue and saturation unchanged) and
 /// limited to what keeps all three in 0..=255, so nothing is clipped per channel.
 pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> Marked {
     let layout = Layout::new(key);
-    let tile = layout.tile(&encode(&message_bits(payload)));
+    let tile = layout.tile(&encode(&message_bits(payload.0)));
     let y = luma(img);
     let width = y.width;
     let chip = chip_size(y.width, y.height);
@@ -56,13 +46,10 @@ pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> M
 
     // Rounding to integers adds 1/12 of mean squared error; the rest is the budget.
     let budget = (255f64.powi(2) / 10f64.powf(target_psnr / 10.0) - 1.0 / 12.0).max(0.0);
-    let host = if y.width < 3 * chip || y.height < 3 * chip {
-        Folded {
-            chips: [0.0; TILE_CHIPS],
-        }
-    } else {
-        fold(&y, chip, 0, 0)
-    };
+    // Too small an image has no statistic to lift: it gets no offsets.
+    let host = fold(&y, chip, 0, 0).unwrap_or(Folded {
+        chips: [0.0; TILE_CHIPS],
+    });
     let offsets_for = |margin: f32| chip_offsets(&host, &tile, margin);
     let mse = |o: &[f32; TILE_CHIPS]| {
         o.iter()

@@ -19,8 +19,12 @@ pub fn shifted(index: usize, sx: usize, sy: usize) -> usize {
 }
 
 /// Means of `chip` x `chip` blocks on the grid starting at pixel (px, py), high-passed,
-/// folded onto one tile.
-pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Folded {
+/// folded onto one tile; None when the plane is too small to hold a chip and its neighbours
+/// in either direction.
+pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Option<Folded> {
+    if plane.width < 3 * chip || plane.height < 3 * chip {
+        return None;
+    }
     let cols = (plane.width - px) / chip;
     let rows = (plane.height - py) / chip;
     let mut grid = vec![0f32; rows * cols];
@@ -50,7 +54,7 @@ pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Folded {
             chips[t] = sum[t] / count[t] as f32;
         }
     }
-    Folded { chips }
+    Some(Folded { chips })
 }
 
 /// Mean over the (2r+1)² window, clipped to the image.
