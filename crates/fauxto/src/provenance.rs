@@ -1,6 +1,7 @@
 //! What every generated image carries: the invisible watermark and a signed Content
 //! Credential naming the model and its training data (`fauxto_trust`).
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -144,9 +145,9 @@ impl Labeller {
                 facts.watermark = Some(payload.to_hex());
                 let marked =
                     watermark::embed(&img.to_rgb8(), key, payload, watermark::DEFAULT_PSNR);
-                DynamicImage::ImageRgb8(marked.image)
+                Cow::Owned(DynamicImage::ImageRgb8(marked.image))
             }
-            _ => img.clone(),
+            _ => Cow::Borrowed(img),
         };
         let bytes = encode_image(&img, path)?;
         let bytes = match (&self.signer, credentials::mime_for(path)) {

@@ -46,10 +46,9 @@ pub struct Generation {
     pub watermark: Option<String>,
 }
 
-/// A signer from a key directory: the certificate chain and the private key.
+/// A signer from a key directory: the certificate chain and the private key, parsed once.
 pub struct LocalSigner {
-    chain: Vec<u8>,
-    key: Vec<u8>,
+    signer: Box<dyn c2pa::Signer>,
 }
 
 impl LocalSigner {
@@ -65,19 +64,13 @@ impl LocalSigner {
                 source,
             })
         };
-        Ok(LocalSigner {
-            chain: read(&paths.signer_chain)?,
-            key: read(&paths.signer_key)?,
-        })
-    }
-
-    fn signer(&self) -> Result<Box<dyn c2pa::Signer>, SignError> {
-        Ok(c2pa::create_signer::from_keys(
-            &self.chain,
-            &self.key,
+        let signer = c2pa::create_signer::from_keys(
+            &read(&paths.signer_chain)?,
+            &read(&paths.signer_key)?,
             SigningAlg::Es256,
             None,
-        )?)
+        )?;
+        Ok(LocalSigner { signer })
     }
 }
 
@@ -156,6 +149,6 @@ fn sign_with(
         Builder::from_context(context).with_definition(definition.to_string().as_str())?;
     let mut source = Cursor::new(bytes);
     let mut dest = Cursor::new(Vec::with_capacity(bytes.len() + 16 * 1024));
-    builder.sign(signer.signer()?.as_ref(), mime, &mut source, &mut dest)?;
+    builder.sign(signer.signer.as_ref(), mime, &mut source, &mut dest)?;
     Ok(dest.into_inner())
 }
