@@ -66,6 +66,13 @@ pub fn render(model: &ModelFile) -> String {
                 t.images, t.source, t.license, t.manifest_root
             );
         }
+        None if info.provenance.origin == "imported" => {
+            let _ = writeln!(
+                s,
+                "Not recorded: the weights were imported (see Provenance); check the \
+                 original model's training data and licence before use."
+            );
+        }
         None => {
             let _ = writeln!(s, "None: this model has not been trained.");
         }
@@ -79,6 +86,9 @@ pub fn render(model: &ModelFile) -> String {
     }
     if let Some(kimg) = p.kimg {
         let _ = writeln!(s, "- trained for {kimg} kimg");
+    }
+    if let Some(source) = &p.source {
+        let _ = writeln!(s, "- imported from {source}");
     }
     s
 }

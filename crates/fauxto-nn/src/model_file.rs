@@ -57,6 +57,10 @@ pub struct Provenance {
     /// Thousands of training images shown, when trained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kimg: Option<f64>,
+    /// The file the weights were imported from (name and SHA-256), when `origin` is
+    /// `imported`, and what it says about its training data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Everything about a model except its tensors.

@@ -395,6 +395,7 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 origin: "trained".into(),
                 init_seed: Some(self.opts.seed as u32),
                 kimg: Some(self.kimg()),
+                source: None,
             },
         };
         ModelFile::from_networks::<AB::InnerBackend>(info, &self.g_ema, None)

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, credentials, dataset, generate, info, init_model, interpolate, mix, train, watermark,
+    bench, credentials, dataset, generate, import, info, init_model, interpolate, mix, train,
+    watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -45,6 +46,8 @@ enum Command {
     Interpolate(interpolate::InterpolateArgs),
     /// Show what a model file holds.
     Info(info::InfoArgs),
+    /// Import an official StyleGAN2-ADA network pickle or PyTorch state dict (nothing in it runs).
+    Import(import::ImportArgs),
     /// Pack a folder or zip of images into a training dataset with a manifest.
     Dataset(dataset::DatasetArgs),
     /// Train a StyleGAN2 generator on a packed dataset (resumable).
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::InitModel(a) => init_model::run(a),
+        Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Mix(a) => mix::run(a),
         Command::Interpolate(a) => interpolate::run(a),

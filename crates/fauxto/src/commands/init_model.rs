@@ -92,6 +92,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &InitModelArgs) -> Result<()> {
             origin: "random-init".into(),
             init_seed: Some(args.seed),
             kimg: None,
+            source: None,
         },
     };
     let mut model = ModelFile::from_networks(info, &g, Some(&d));

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod credentials;
 pub mod dataset;
 pub mod generate;
+pub mod import;
 pub mod info;
 pub mod init_model;
 pub mod interpolate;
