@@ -8,13 +8,15 @@
 //! | [`network_pickle`] | the official snapshot dict and its persistent objects |
 //! | [`state_dict`] | `torch.save(state_dict)` zip files |
 //! | [`config`] | official constructor arguments (or state-dict shapes) → fauxto configurations |
+//! | [`onnx`] | the other direction: a fauxto generator as an ONNX graph |
 //!
-//! [`import`] ties them together: bytes in, tensors under fauxto's model-file keys out.
+//! [`import`] ties the readers together: bytes in, tensors under fauxto's model-file keys out.
 
 pub mod allow;
 pub mod config;
 pub mod error;
 pub mod network_pickle;
+pub mod onnx;
 pub mod pickle;
 pub mod state_dict;
 pub mod torch;

@@ -12,8 +12,15 @@ use crate::error::ImportError;
 use crate::pickle::{read_pickle, Value};
 use crate::torch::{TensorInfo, TensorReader};
 
-/// Most bytes read out of one archive, whatever its entries declare (4 GiB).
-const MAX_UNPACKED: u64 = 4 << 30;
+/// Most bytes read out of one archive: torch stores its entries uncompressed, so a real
+/// state dict unpacks to about its own size; this leaves room for compression without
+/// letting a small archive declare (or inflate to) gigabytes.
+fn unpack_budget(archive_len: usize) -> u64 {
+    (archive_len as u64)
+        .saturating_mul(32)
+        .saturating_add(1 << 20)
+        .min(4 << 30)
+}
 
 /// Whether `bytes` look like a zip archive (torch's current format) rather than a pickle.
 pub fn is_zip(bytes: &[u8]) -> bool {
@@ -37,7 +44,7 @@ pub fn read_state_dict(
         .ok_or_else(|| ImportError::format("zip archive without data.pkl: not a torch file"))?
         .to_string();
     let prefix = data_pkl.trim_end_matches("data.pkl").to_string();
-    let mut budget = MAX_UNPACKED;
+    let mut budget = unpack_budget(bytes.len());
     let mut read_entry =
         |zip: &mut zip::ZipArchive<Cursor<&[u8]>>, name: &str| -> Result<Vec<u8>, ImportError> {
             let entry = zip.by_name(name)?;

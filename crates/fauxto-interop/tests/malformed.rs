@@ -83,6 +83,7 @@ fn well_formed_but_wrong_content_is_a_format_error() {
         ("self_list.pkl", "not a network pickle"),
         ("self_dict.pkl", "not a network pickle"),
         ("no_networks.pkl", "not a network pickle"),
+        ("zip_huge_entry.pt", "declares"),
     ] {
         let e = err(file);
         let text = e.to_string();

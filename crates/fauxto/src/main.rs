@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, credentials, dataset, generate, import, info, init_model, interpolate, mix, train,
-    watermark,
+    bench, credentials, dataset, export_onnx, generate, import, info, init_model, interpolate, mix,
+    train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -48,6 +48,8 @@ enum Command {
     Info(info::InfoArgs),
     /// Import an official StyleGAN2-ADA network pickle or PyTorch state dict (nothing in it runs).
     Import(import::ImportArgs),
+    /// Export the generator as ONNX (standard operators; onnxruntime, browsers, TensorRT).
+    ExportOnnx(export_onnx::ExportOnnxArgs),
     /// Pack a folder or zip of images into a training dataset with a manifest.
     Dataset(dataset::DatasetArgs),
     /// Train a StyleGAN2 generator on a packed dataset (resumable).
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::InitModel(a) => init_model::run(a),
         Command::Import(a) => import::run(a),
+        Command::ExportOnnx(a) => export_onnx::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Mix(a) => mix::run(a),
         Command::Interpolate(a) => interpolate::run(a),

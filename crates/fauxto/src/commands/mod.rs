@@ -4,6 +4,7 @@ pub mod args;
 pub mod bench;
 pub mod credentials;
 pub mod dataset;
+pub mod export_onnx;
 pub mod generate;
 pub mod import;
 pub mod info;
