@@ -1,0 +1,15 @@
+//! Face analysis with the pretrained networks of face-api (`@vladmandic/face-api` 1.7.15,
+//! MIT; weights in `assets/face-api/`), reimplemented on burn.
+//!
+//! | module | network |
+//! | --- | --- |
+//! | [`weights`] | TensorFlow.js weight manifests and shards (uint8-quantised tensors) |
+//! | [`recognition`] | the 128-D face descriptor (ResNet-34 style) |
+
+pub mod error;
+pub mod recognition;
+pub mod weights;
+
+pub use error::FaceError;
+pub use recognition::RecognitionNet;
+pub use weights::WeightMap;

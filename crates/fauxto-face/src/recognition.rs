@@ -1,0 +1,196 @@
+//! The face recognition network of face-api (`faceRecognitionNet`): dlib's ResNet-34-style
+//! face descriptor (He et al. 2016, "Deep Residual Learning"), mapping a 150×150 aligned
+//! face to a 128-D vector in which faces of one person lie within about 0.6 (Euclidean)
+//! of each other.
+//!
+//! Layout follows face-api's `FaceRecognitionNet.forwardInput`: a 7×7 stride-2 convolution
+//! and 3×3 max pool, then residual stages of 32, 64, 128 and 256 channels, each opened by
+//! a downsampling block, a global mean and a 256→128 linear map. Every convolution is
+//! followed by a per-channel affine "scale" layer (dlib's folded batch norm).
+//!
+//! Tensors run NCHW here; the weights come in TensorFlow's HWIO layout and are transposed
+//! once on load.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{activation::relu, Tensor, TensorData};
+
+use crate::error::FaceError;
+use crate::weights::WeightMap;
+
+/// Input side of the network.
+pub const INPUT_SIZE: usize = 150;
+/// Per-channel RGB means subtracted before dividing by 255.
+pub const MEAN_RGB: [f32; 3] = [122.782, 117.001, 104.298];
+
+/// Convolution + bias + scale layer.
+#[derive(Debug, Clone)]
+struct ConvLayer<B: Backend> {
+    /// [out, in, k, k].
+    filters: Tensor<B, 4>,
+    /// Bias folded into the scale layer: y = conv·s + (b·s + t), as [1, out, 1, 1].
+    scale: Tensor<B, 4>,
+    shift: Tensor<B, 4>,
+}
+
+impl<B: Backend> ConvLayer<B> {
+    fn load(map: &WeightMap, prefix: &str, device: &B::Device) -> Result<Self, FaceError> {
+        let f = map.get(&format!("{prefix}/conv/filters"))?;
+        let (kh, kw, ci, co) = match f.shape[..] {
+            [kh, kw, ci, co] => (kh, kw, ci, co),
+            _ => {
+                return Err(FaceError::Manifest(format!(
+                    "{prefix}: filters are not 4-D"
+                )))
+            }
+        };
+        // HWIO → OIHW.
+        let mut oihw = vec![0f32; f.data.len()];
+        for y in 0..kh {
+            for x in 0..kw {
+                for i in 0..ci {
+                    for o in 0..co {
+                        oihw[((o * ci + i) * kh + y) * kw + x] =
+                            f.data[((y * kw + x) * ci + i) * co + o];
+                    }
+                }
+            }
+        }
+        let bias = &map.get(&format!("{prefix}/conv/bias"))?.data;
+        let s = &map.get(&format!("{prefix}/scale/weights"))?.data;
+        let t = &map.get(&format!("{prefix}/scale/biases"))?.data;
+        if bias.len() != co || s.len() != co || t.len() != co {
+            return Err(FaceError::Manifest(format!(
+                "{prefix}: channel counts differ"
+            )));
+        }
+        let shift: Vec<f32> = (0..co).map(|c| bias[c] * s[c] + t[c]).collect();
+        let row = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, co, 1, 1]), device);
+        Ok(Self {
+            filters: Tensor::from_data(TensorData::new(oihw, [co, ci, kh, kw]), device),
+            scale: row(s.clone()),
+            shift: row(shift),
+        })
+    }
+
+    /// `stride` 1 pads to keep the size ("same"); stride 2 pads nothing ("valid").
+    fn forward(&self, x: Tensor<B, 4>, stride: usize, relu_after: bool) -> Tensor<B, 4> {
+        let k = self.filters.dims()[2];
+        let pad = if stride == 1 { k / 2 } else { 0 };
+        let y = conv2d(
+            x,
+            self.filters.clone(),
+            None,
+            ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1),
+        );
+        let y = y * self.scale.clone() + self.shift.clone();
+        if relu_after {
+            relu(y)
+        } else {
+            y
+        }
+    }
+}
+
+/// Two convolutions with an identity (or pooled, zero-extended) shortcut.
+#[derive(Debug, Clone)]
+struct Residual<B: Backend> {
+    conv1: ConvLayer<B>,
+    conv2: ConvLayer<B>,
+    down: bool,
+}
+
+impl<B: Backend> Residual<B> {
+    fn load(
+        map: &WeightMap,
+        prefix: &str,
+        down: bool,
+        device: &B::Device,
+    ) -> Result<Self, FaceError> {
+        Ok(Self {
+            conv1: ConvLayer::load(map, &format!("{prefix}/conv1"), device)?,
+            conv2: ConvLayer::load(map, &format!("{prefix}/conv2"), device)?,
+            down,
+        })
+    }
+
+    fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        if !self.down {
+            let out = self.conv1.forward(x.clone(), 1, true);
+            let out = self.conv2.forward(out, 1, false);
+            return relu(out + x);
+        }
+        let out = self.conv1.forward(x.clone(), 2, true);
+        let mut out = self.conv2.forward(out, 1, false);
+        let mut pooled = avg_pool2d(x, [2, 2], [2, 2], [0, 0], true, false);
+        let [n, c_out, h, w] = out.dims();
+        let [_, c_in, ph, pw] = pooled.dims();
+        if (ph, pw) != (h, w) {
+            // face-api appends one zero row and one zero column to the residual branch.
+            out = out.pad(
+                (0, pw - w, 0, ph - h),
+                burn::tensor::ops::PadMode::Constant(0.0),
+            );
+        }
+        if c_in != c_out {
+            let zeros = Tensor::zeros([n, c_out - c_in, ph, pw], &pooled.device());
+            pooled = Tensor::cat(vec![pooled, zeros], 1);
+        }
+        relu(pooled + out)
+    }
+}
+
+/// The descriptor network.
+#[derive(Debug, Clone)]
+pub struct RecognitionNet<B: Backend> {
+    stem: ConvLayer<B>,
+    blocks: Vec<Residual<B>>,
+    /// [256, 128].
+    fc: Tensor<B, 2>,
+}
+
+impl<B: Backend> RecognitionNet<B> {
+    pub fn load(map: &WeightMap, device: &B::Device) -> Result<Self, FaceError> {
+        let mut blocks = Vec::new();
+        for (name, down) in [
+            ("conv32_1", false),
+            ("conv32_2", false),
+            ("conv32_3", false),
+            ("conv64_down", true),
+            ("conv64_1", false),
+            ("conv64_2", false),
+            ("conv64_3", false),
+            ("conv128_down", true),
+            ("conv128_1", false),
+            ("conv128_2", false),
+            ("conv256_down", true),
+            ("conv256_1", false),
+            ("conv256_2", false),
+            ("conv256_down_out", true),
+        ] {
+            blocks.push(Residual::load(map, name, down, device)?);
+        }
+        let fc = map.get("fc")?;
+        Ok(Self {
+            stem: ConvLayer::load(map, "conv32_down", device)?,
+            blocks,
+            fc: Tensor::from_data(
+                TensorData::new(fc.data.clone(), [fc.shape[0], fc.shape[1]]),
+                device,
+            ),
+        })
+    }
+
+    /// x: [N, 3, 150, 150], already `(rgb − MEAN_RGB) / 255` → descriptors [N, 128].
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
+        let x = self.stem.forward(x, 2, true);
+        let mut x = max_pool2d(x, [3, 3], [2, 2], [0, 0], [1, 1], false);
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        let [n, c, _, _] = x.dims();
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
+        pooled.matmul(self.fc.clone())
+    }
+}
