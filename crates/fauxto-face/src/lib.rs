@@ -4,12 +4,17 @@
 //! | module | network |
 //! | --- | --- |
 //! | [`weights`] | TensorFlow.js weight manifests and shards (uint8-quantised tensors) |
+//! | [`tf_ops`] | TensorFlow layouts and `same` padding on burn |
 //! | [`recognition`] | the 128-D face descriptor (ResNet-34 style) |
+//! | [`age_gender`] | age (years) and gender (Tiny Xception) |
 
+pub mod age_gender;
 pub mod error;
 pub mod recognition;
+pub mod tf_ops;
 pub mod weights;
 
+pub use age_gender::AgeGenderNet;
 pub use error::FaceError;
 pub use recognition::RecognitionNet;
 pub use weights::WeightMap;

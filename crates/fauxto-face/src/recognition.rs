@@ -17,6 +17,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{activation::relu, Tensor, TensorData};
 
 use crate::error::FaceError;
+use crate::tf_ops::{channel_row, hwio_to_oihw};
 use crate::weights::WeightMap;
 
 /// Input side of the network.
@@ -36,27 +37,8 @@ struct ConvLayer<B: Backend> {
 
 impl<B: Backend> ConvLayer<B> {
     fn load(map: &WeightMap, prefix: &str, device: &B::Device) -> Result<Self, FaceError> {
-        let f = map.get(&format!("{prefix}/conv/filters"))?;
-        let (kh, kw, ci, co) = match f.shape[..] {
-            [kh, kw, ci, co] => (kh, kw, ci, co),
-            _ => {
-                return Err(FaceError::Manifest(format!(
-                    "{prefix}: filters are not 4-D"
-                )))
-            }
-        };
-        // HWIO → OIHW.
-        let mut oihw = vec![0f32; f.data.len()];
-        for y in 0..kh {
-            for x in 0..kw {
-                for i in 0..ci {
-                    for o in 0..co {
-                        oihw[((o * ci + i) * kh + y) * kw + x] =
-                            f.data[((y * kw + x) * ci + i) * co + o];
-                    }
-                }
-            }
-        }
+        let filters = hwio_to_oihw(map.get(&format!("{prefix}/conv/filters"))?, device)?;
+        let co = filters.dims()[0];
         let bias = &map.get(&format!("{prefix}/conv/bias"))?.data;
         let s = &map.get(&format!("{prefix}/scale/weights"))?.data;
         let t = &map.get(&format!("{prefix}/scale/biases"))?.data;
@@ -66,11 +48,10 @@ impl<B: Backend> ConvLayer<B> {
             )));
         }
         let shift: Vec<f32> = (0..co).map(|c| bias[c] * s[c] + t[c]).collect();
-        let row = |v: Vec<f32>| Tensor::from_data(TensorData::new(v, [1, co, 1, 1]), device);
         Ok(Self {
-            filters: Tensor::from_data(TensorData::new(oihw, [co, ci, kh, kw]), device),
-            scale: row(s.clone()),
-            shift: row(shift),
+            filters,
+            scale: channel_row(s, device),
+            shift: channel_row(&shift, device),
         })
     }
 
