@@ -7,14 +7,17 @@
 //! | [`tf_ops`] | TensorFlow layouts and `same` padding on burn |
 //! | [`recognition`] | the 128-D face descriptor (ResNet-34 style) |
 //! | [`age_gender`] | age (years) and gender (Tiny Xception) |
+//! | [`dense_net`] | 68 face landmarks and 7 expressions (dense blocks of separable convolutions) |
 
 pub mod age_gender;
+pub mod dense_net;
 pub mod error;
 pub mod recognition;
 pub mod tf_ops;
 pub mod weights;
 
 pub use age_gender::AgeGenderNet;
+pub use dense_net::DenseFeatureNet;
 pub use error::FaceError;
 pub use recognition::RecognitionNet;
 pub use weights::WeightMap;

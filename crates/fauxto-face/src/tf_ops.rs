@@ -123,8 +123,13 @@ impl<B: Backend> SeparableConv<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_strided(x, 1)
+    }
+
+    /// With the depthwise step strided (`same` padding).
+    pub fn forward_strided(&self, x: Tensor<B, 4>, stride: usize) -> Tensor<B, 4> {
         let c = self.depthwise.dims()[0];
-        let y = conv_same(x, &self.depthwise, None, 1, c);
+        let y = conv_same(x, &self.depthwise, None, stride, c);
         conv_same(y, &self.pointwise, Some(&self.bias), 1, 1)
     }
 }
