@@ -5,12 +5,14 @@
 //! | --- | --- |
 //! | [`weights`] | TensorFlow.js weight manifests and shards (uint8-quantised tensors) |
 //! | [`tf_ops`] | TensorFlow layouts and `same` padding on burn |
+//! | [`detector`] | the tiny face detector (Tiny YOLOv2 with separable convolutions), raw grid |
 //! | [`recognition`] | the 128-D face descriptor (ResNet-34 style) |
 //! | [`age_gender`] | age (years) and gender (Tiny Xception) |
 //! | [`dense_net`] | 68 face landmarks and 7 expressions (dense blocks of separable convolutions) |
 
 pub mod age_gender;
 pub mod dense_net;
+pub mod detector;
 pub mod error;
 pub mod recognition;
 pub mod tf_ops;
@@ -18,6 +20,7 @@ pub mod weights;
 
 pub use age_gender::AgeGenderNet;
 pub use dense_net::DenseFeatureNet;
+pub use detector::TinyFaceDetector;
 pub use error::FaceError;
 pub use recognition::RecognitionNet;
 pub use weights::WeightMap;

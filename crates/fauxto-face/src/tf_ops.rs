@@ -126,6 +126,18 @@ impl<B: Backend> SeparableConv<B> {
         self.forward_strided(x, 1)
     }
 
+    /// Without padding (`valid`), stride 1.
+    pub fn forward_valid(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let c = self.depthwise.dims()[0];
+        let y = conv2d(
+            x,
+            self.depthwise.clone(),
+            None,
+            ConvOptions::new([1, 1], [0, 0], [1, 1], c),
+        );
+        conv_same(y, &self.pointwise, Some(&self.bias), 1, 1)
+    }
+
     /// With the depthwise step strided (`same` padding).
     pub fn forward_strided(&self, x: Tensor<B, 4>, stride: usize) -> Tensor<B, 4> {
         let c = self.depthwise.dims()[0];
