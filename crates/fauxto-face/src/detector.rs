@@ -7,7 +7,7 @@
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;
 use burn::tensor::module::conv2d;
-use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 
 use crate::error::FaceError;
@@ -61,9 +61,9 @@ impl<B: Backend> TinyFaceDetector<B> {
         let x = conv2d(x, self.conv0.clone(), None, valid.clone()) + self.conv0_bias.clone();
         let mut x = max_pool_same(leaky(x), 2, 2);
         for (i, sep) in self.seps.iter().enumerate() {
-            // Explicit one-pixel zero padding, then a `valid` separable convolution.
-            let padded = x.pad((1, 1, 1, 1), PadMode::Constant(0.0));
-            let y = leaky(sep.forward_valid(padded));
+            // face-api pads one pixel of zeros and convolves `valid`: for a 3×3 kernel at
+            // stride 1 that is exactly `same`.
+            let y = leaky(sep.forward(x));
             x = max_pool_same(y, 2, if i == 4 { 1 } else { 2 });
         }
         conv2d(x, self.conv8.clone(), None, valid) + self.conv8_bias.clone()

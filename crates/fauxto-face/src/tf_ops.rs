@@ -67,12 +67,21 @@ pub fn conv_same<B: Backend>(
     groups: usize,
 ) -> Tensor<B, 4> {
     let k = filters.dims()[2];
-    let x = pad_same(x, k, stride, 0.0);
+    let [_, _, h, w] = x.dims();
+    let (top, bottom) = same_pad(h, k, stride);
+    let (left, right) = same_pad(w, k, stride);
+    // Symmetric padding goes to the convolution itself; only the odd pixel of a strided
+    // layer needs a padded copy of the input.
+    let (x, padding) = if top == bottom && left == right {
+        (x, [top, left])
+    } else {
+        (pad_same(x, k, stride, 0.0), [0, 0])
+    };
     let y = conv2d(
         x,
         filters.clone(),
         None,
-        ConvOptions::new([stride, stride], [0, 0], [1, 1], groups),
+        ConvOptions::new([stride, stride], padding, [1, 1], groups),
     );
     match bias {
         Some(b) => y + b.clone(),
@@ -124,18 +133,6 @@ impl<B: Backend> SeparableConv<B> {
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         self.forward_strided(x, 1)
-    }
-
-    /// Without padding (`valid`), stride 1.
-    pub fn forward_valid(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        let c = self.depthwise.dims()[0];
-        let y = conv2d(
-            x,
-            self.depthwise.clone(),
-            None,
-            ConvOptions::new([1, 1], [0, 0], [1, 1], c),
-        );
-        conv_same(y, &self.pointwise, Some(&self.bias), 1, 1)
     }
 
     /// With the depthwise step strided (`same` padding).

@@ -244,15 +244,15 @@ pub fn to_json(a: &Arena, id: Id, depth: usize) -> Result<Json, ImportError> {
             }
             Json::Object(map)
         }
-        Value::Call { .. } if numpy_scalar(a, id).is_some() => {
-            numpy_scalar(a, id).expect("just checked")
-        }
-        _ => {
-            return Err(ImportError::format(format!(
-                "unsupported value in keyword arguments: {}",
-                a.describe(id)
-            )))
-        }
+        _ => match numpy_scalar(a, id) {
+            Some(number) => number,
+            None => {
+                return Err(ImportError::format(format!(
+                    "unsupported value in keyword arguments: {}",
+                    a.describe(id)
+                )))
+            }
+        },
     })
 }
 

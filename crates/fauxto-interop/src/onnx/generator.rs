@@ -289,13 +289,13 @@ fn synthesis(
                     let constant = weights.get(&format!("{block}.const"))?;
                     let ch = constant.shape[0];
                     let c = g.constant(&format!("{block}.const"), &[1, ch, 4, 4], &constant.data);
-                    let layer = Layer::new(weights, &format!("{block}.conv1"), res, false)?;
+                    let layer = Layer::new(weights, &format!("{block}.conv1"), res, false);
                     layer.build(g, &c, w, clamp)?
                 }
                 Some(prev) => {
-                    let conv0 = Layer::new(weights, &format!("{block}.conv0"), res, true)?;
+                    let conv0 = Layer::new(weights, &format!("{block}.conv0"), res, true);
                     let h = conv0.build(g, prev, w, clamp)?;
-                    let conv1 = Layer::new(weights, &format!("{block}.conv1"), res, false)?;
+                    let conv1 = Layer::new(weights, &format!("{block}.conv1"), res, false);
                     conv1.build(g, &h, w, clamp)?
                 }
             };
@@ -324,19 +324,13 @@ struct Layer<'a> {
 }
 
 impl<'a> Layer<'a> {
-    fn new(
-        weights: &'a Weights<'a>,
-        prefix: &str,
-        resolution: usize,
-        up: bool,
-    ) -> Result<Self, ImportError> {
-        weights.get(&format!("{prefix}.weight"))?;
-        Ok(Self {
+    fn new(weights: &'a Weights<'a>, prefix: &str, resolution: usize, up: bool) -> Self {
+        Self {
             prefix: prefix.to_string(),
             weights,
             resolution,
             up,
-        })
+        }
     }
 
     fn build(
@@ -450,12 +444,18 @@ fn to_rgb(
     })
 }
 
-/// The [1,3,3,1] FIR filter (outer product, unit sum, times `gain`) as a depthwise
-/// convolution over `channels`, with `pad` pixels of zero padding on each side.
-fn fir_conv(g: &mut GraphBuilder, x: &str, channels: usize, pad: i64, gain: f32) -> String {
+/// The [1,3,3,1] FIR filter (outer product, unit sum, times `gain`) as a depthwise kernel
+/// [channels, 1, 4, 4].
+fn fir_constant(g: &mut GraphBuilder, name: &str, channels: usize, gain: f32) -> String {
     let taps = depthwise_filter_values(gain);
     let data: Vec<f32> = (0..channels).flat_map(|_| taps).collect();
-    let f = g.constant("fir", &[channels, 1, 4, 4], &data);
+    g.constant(name, &[channels, 1, 4, 4], &data)
+}
+
+/// The FIR filter as a depthwise convolution over `channels`, with `pad` pixels of zero
+/// padding on each side.
+fn fir_conv(g: &mut GraphBuilder, x: &str, channels: usize, pad: i64, gain: f32) -> String {
+    let f = fir_constant(g, "fir", channels, gain);
     g.op(
         "Conv",
         &[x, &f],
@@ -469,9 +469,7 @@ fn fir_conv(g: &mut GraphBuilder, x: &str, channels: usize, pad: i64, gain: f32)
 /// Official `upsample2d` (zero insertion, FIR with gain 4, padding [2, 1]) as one
 /// depthwise transposed convolution with stride 2 and one pixel cropped on each side.
 fn upsample_image(g: &mut GraphBuilder, img: &str, channels: usize) -> String {
-    let taps = depthwise_filter_values(4.0);
-    let data: Vec<f32> = (0..channels).flat_map(|_| taps).collect();
-    let f = g.constant("upsample_fir", &[channels, 1, 4, 4], &data);
+    let f = fir_constant(g, "upsample_fir", channels, 4.0);
     g.op(
         "ConvTranspose",
         &[img, &f],
