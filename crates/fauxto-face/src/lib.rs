@@ -9,18 +9,35 @@
 //! | [`recognition`] | the 128-D face descriptor (ResNet-34 style) |
 //! | [`age_gender`] | age (years) and gender (Tiny Xception) |
 //! | [`dense_net`] | 68 face landmarks and 7 expressions (dense blocks of separable convolutions) |
+//! | [`frame`] | images and face-api's input preparation (pad to square, bilinear resize, normalise) |
+//! | [`geometry`] | boxes and points |
+//! | [`detection`] | detector grid → boxes, non-maximum suppression |
+//! | [`landmarks`] | the 68 points and the crops aligned on them |
+//! | [`pose`] | yaw, pitch and roll from the landmarks |
+//! | [`analyzer`] | the batched pipeline: faces with landmarks, pose, age, gender, expression, descriptor |
+//! | [`embedded`] | the weights compiled into the binary |
 
 pub mod age_gender;
+pub mod analyzer;
 pub mod dense_net;
+pub mod detection;
 pub mod detector;
+pub mod embedded;
 pub mod error;
+pub mod frame;
+pub mod geometry;
+pub mod landmarks;
+pub mod pose;
 pub mod recognition;
 pub mod tf_ops;
 pub mod weights;
 
 pub use age_gender::AgeGenderNet;
+pub use analyzer::{AnalyzeOptions, Face, FaceAnalyzer, Gender};
 pub use dense_net::DenseFeatureNet;
 pub use detector::TinyFaceDetector;
 pub use error::FaceError;
+pub use frame::Frame;
+pub use pose::{Facing, HeadPose};
 pub use recognition::RecognitionNet;
 pub use weights::WeightMap;

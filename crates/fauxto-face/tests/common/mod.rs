@@ -47,3 +47,20 @@ pub fn max_abs_diff(got: &[f32], want: &[f32]) -> f32 {
         .zip(want)
         .fold(0f32, |m, (a, b)| m.max((a - b).abs()))
 }
+
+/// The fixture description written by `tools/face/make_face_fixtures.mjs`.
+pub fn fixture_json() -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/face_api.json");
+    serde_json::from_slice(&std::fs::read(path).expect("fixture present")).unwrap()
+}
+
+/// Fixture image `i` as a frame.
+pub fn fixture_frame(json: &serde_json::Value, i: usize) -> fauxto_face::Frame {
+    let png = json["images"][i]["png"].as_str().unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(png);
+    let img = image::open(&path).unwrap().to_rgb8();
+    fauxto_face::Frame::from_rgb8(img.width() as usize, img.height() as usize, img.as_raw())
+        .unwrap()
+}
