@@ -9,7 +9,7 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::FaceError;
-use crate::tf_ops::{channel_row, conv_same, hwio_to_oihw, max_pool_same, SeparableConv};
+use crate::tf_ops::{bias_vector, conv_same, hwio_to_oihw, max_pool_same, SeparableConv};
 use crate::weights::WeightMap;
 
 /// Input side of the network.
@@ -21,7 +21,7 @@ struct ReductionBlock<B: Backend> {
     sep0: SeparableConv<B>,
     sep1: SeparableConv<B>,
     expansion: Tensor<B, 4>,
-    expansion_bias: Tensor<B, 4>,
+    expansion_bias: Tensor<B, 1>,
     activate_input: bool,
 }
 
@@ -39,7 +39,7 @@ impl<B: Backend> ReductionBlock<B> {
                 map.get(&format!("{prefix}/expansion_conv/filters"))?,
                 device,
             )?,
-            expansion_bias: channel_row(
+            expansion_bias: bias_vector(
                 &map.get(&format!("{prefix}/expansion_conv/bias"))?.data,
                 device,
             ),
@@ -90,7 +90,7 @@ pub struct AgeGenderOutput<B: Backend> {
 #[derive(Debug, Clone)]
 pub struct AgeGenderNet<B: Backend> {
     conv_in: Tensor<B, 4>,
-    conv_in_bias: Tensor<B, 4>,
+    conv_in_bias: Tensor<B, 1>,
     reduction0: ReductionBlock<B>,
     reduction1: ReductionBlock<B>,
     middle: Vec<MainBlock<B>>,
@@ -131,7 +131,7 @@ impl<B: Backend> AgeGenderNet<B> {
             .collect::<Result<_, FaceError>>()?;
         Ok(Self {
             conv_in: hwio_to_oihw(map.get("entry_flow/conv_in/filters")?, device)?,
-            conv_in_bias: channel_row(&map.get("entry_flow/conv_in/bias")?.data, device),
+            conv_in_bias: bias_vector(&map.get("entry_flow/conv_in/bias")?.data, device),
             reduction0: ReductionBlock::load(map, "entry_flow/reduction_block_0", false, device)?,
             reduction1: ReductionBlock::load(map, "entry_flow/reduction_block_1", true, device)?,
             middle,

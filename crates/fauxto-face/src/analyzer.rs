@@ -7,6 +7,7 @@
 //! Each network runs once per batch of faces rather than once per face.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
@@ -102,6 +103,17 @@ impl Face {
     }
 }
 
+/// Time spent per network over an analysis, input preparation (crop, pad, resize,
+/// normalise) included — what one call of the matching face-api function costs.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageTimes {
+    pub detector: Duration,
+    pub landmarks: Duration,
+    pub age_gender: Duration,
+    pub expression: Duration,
+    pub descriptor: Duration,
+}
+
 /// All five networks on one device.
 #[derive(Debug, Clone)]
 pub struct FaceAnalyzer<B: Backend> {
@@ -137,7 +149,13 @@ impl<B: Backend> FaceAnalyzer<B> {
     }
 
     /// Detections per image, best first, relative to each bordered frame.
-    fn detect(&self, framed: &[Frame], options: &AnalyzeOptions) -> Vec<Vec<Detection>> {
+    fn detect(
+        &self,
+        framed: &[Frame],
+        options: &AnalyzeOptions,
+        times: &mut StageTimes,
+    ) -> Vec<Vec<Detection>> {
+        let started = Instant::now();
         let mut by_size: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, f) in framed.iter().enumerate() {
             let side = options
@@ -160,11 +178,22 @@ impl<B: Backend> FaceAnalyzer<B> {
                 }
             }
         }
+        times.detector += started.elapsed();
         out
     }
 
     /// Analyses `images`; per image its faces, best detection first.
     pub fn analyze(&self, images: &[Frame], options: &AnalyzeOptions) -> Vec<Vec<Face>> {
+        self.analyze_timed(images, options).0
+    }
+
+    /// [`analyze`](Self::analyze), also returning the time each network took.
+    pub fn analyze_timed(
+        &self,
+        images: &[Frame],
+        options: &AnalyzeOptions,
+    ) -> (Vec<Vec<Face>>, StageTimes) {
+        let mut times = StageTimes::default();
         let borders: Vec<usize> = images
             .iter()
             .map(|f| (f.width.max(f.height) as f64 * options.border).round() as usize)
@@ -174,7 +203,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             .zip(&borders)
             .map(|(f, &b)| f.with_border(b))
             .collect();
-        let detections = self.detect(&framed, options);
+        let detections = self.detect(&framed, options, &mut times);
 
         let mut pending = Vec::new();
         for (image, found) in detections.into_iter().enumerate() {
@@ -210,17 +239,22 @@ impl<B: Backend> FaceAnalyzer<B> {
 
         let mut results: Vec<Vec<Face>> = vec![Vec::new(); images.len()];
         for chunk in pending.chunks(options.batch.max(1)) {
-            for (p, face) in chunk.iter().zip(self.describe(&framed, chunk)) {
+            for (p, face) in chunk.iter().zip(self.describe(&framed, chunk, &mut times)) {
                 let b = borders[p.image] as f64;
                 results[p.image].push(shift_face(face, -b, -b));
             }
         }
-        results
+        (results, times)
     }
 
     /// Landmarks, pose, attributes and descriptor for detected boxes (in the bordered
     /// frames).
-    fn describe(&self, framed: &[Frame], faces: &[Pending]) -> Vec<Face> {
+    fn describe(&self, framed: &[Frame], faces: &[Pending], times: &mut StageTimes) -> Vec<Face> {
+        let mut started = Instant::now();
+        let mut lap = |stage: &mut Duration| {
+            *stage += started.elapsed();
+            started = Instant::now();
+        };
         let crops: Vec<Frame> = faces.iter().map(|p| framed[p.image].crop(p.crop)).collect();
         let x = batch_tensor::<B>(&crops, 112, true, FACE_MEAN, &self.device);
         let raw: Vec<f32> = self.landmarks.forward(x).into_data().to_vec().unwrap();
@@ -235,6 +269,7 @@ impl<B: Backend> FaceAnalyzer<B> {
                 Landmarks68::from_network(raw, p.crop, origin)
             })
             .collect();
+        lap(&mut times.landmarks);
 
         let clip = |p: &Pending, r: Rect| {
             let f = &framed[p.image];
@@ -249,12 +284,14 @@ impl<B: Backend> FaceAnalyzer<B> {
         let ag = self.age_gender.forward(x.clone());
         let ages: Vec<f32> = ag.age.into_data().to_vec().unwrap();
         let genders: Vec<f32> = ag.gender_probs.into_data().to_vec().unwrap();
+        lap(&mut times.age_gender);
         let expressions: Vec<f32> = self
             .expression
             .probabilities(x)
             .into_data()
             .to_vec()
             .unwrap();
+        lap(&mut times.expression);
 
         let dlib: Vec<Frame> = faces
             .iter()
@@ -263,6 +300,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             .collect();
         let x = batch_tensor::<B>(&dlib, 150, true, FACE_MEAN, &self.device);
         let descriptors: Vec<f32> = self.recognition.forward(x).into_data().to_vec().unwrap();
+        lap(&mut times.descriptor);
 
         faces
             .iter()

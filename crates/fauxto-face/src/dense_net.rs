@@ -14,7 +14,7 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::FaceError;
-use crate::tf_ops::{channel_row, conv_same, hwio_to_oihw, SeparableConv};
+use crate::tf_ops::{bias_vector, conv_same, hwio_to_oihw, SeparableConv};
 use crate::weights::WeightMap;
 
 /// Input side of the networks.
@@ -36,7 +36,7 @@ pub const EXPRESSIONS: [&str; 7] = [
 enum FirstConv<B: Backend> {
     Plain {
         filters: Tensor<B, 4>,
-        bias: Tensor<B, 4>,
+        bias: Tensor<B, 1>,
     },
     Separable(SeparableConv<B>),
 }
@@ -57,7 +57,7 @@ impl<B: Backend> DenseBlock<B> {
         let conv0 = if first {
             FirstConv::Plain {
                 filters: hwio_to_oihw(map.get(&format!("{prefix}/conv0/filters"))?, device)?,
-                bias: channel_row(&map.get(&format!("{prefix}/conv0/bias"))?.data, device),
+                bias: bias_vector(&map.get(&format!("{prefix}/conv0/bias"))?.data, device),
             }
         } else {
             FirstConv::Separable(SeparableConv::load(

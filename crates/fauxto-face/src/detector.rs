@@ -11,7 +11,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 
 use crate::error::FaceError;
-use crate::tf_ops::{channel_row, hwio_to_oihw, max_pool_same, SeparableConv};
+use crate::tf_ops::{bias_vector, hwio_to_oihw, max_pool_same, SeparableConv};
 use crate::weights::WeightMap;
 
 /// Per-channel RGB means subtracted before dividing by 255 (detector only).
@@ -34,10 +34,10 @@ fn leaky<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 #[derive(Debug, Clone)]
 pub struct TinyFaceDetector<B: Backend> {
     conv0: Tensor<B, 4>,
-    conv0_bias: Tensor<B, 4>,
+    conv0_bias: Tensor<B, 1>,
     seps: Vec<SeparableConv<B>>,
     conv8: Tensor<B, 4>,
-    conv8_bias: Tensor<B, 4>,
+    conv8_bias: Tensor<B, 1>,
 }
 
 impl<B: Backend> TinyFaceDetector<B> {
@@ -47,10 +47,10 @@ impl<B: Backend> TinyFaceDetector<B> {
             .collect::<Result<_, _>>()?;
         Ok(Self {
             conv0: hwio_to_oihw(map.get("conv0/filters")?, device)?,
-            conv0_bias: channel_row(&map.get("conv0/bias")?.data, device),
+            conv0_bias: bias_vector(&map.get("conv0/bias")?.data, device),
             seps,
             conv8: hwio_to_oihw(map.get("conv8/filters")?, device)?,
-            conv8_bias: channel_row(&map.get("conv8/bias")?.data, device),
+            conv8_bias: bias_vector(&map.get("conv8/bias")?.data, device),
         })
     }
 
@@ -58,7 +58,12 @@ impl<B: Backend> TinyFaceDetector<B> {
     /// grid [N, 25, S/32, S/32] (channel = anchor·5 + (tx, ty, tw, th, score)).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let valid = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
-        let x = conv2d(x, self.conv0.clone(), None, valid.clone()) + self.conv0_bias.clone();
+        let x = conv2d(
+            x,
+            self.conv0.clone(),
+            Some(self.conv0_bias.clone()),
+            valid.clone(),
+        );
         let mut x = max_pool_same(leaky(x), 2, 2);
         for (i, sep) in self.seps.iter().enumerate() {
             // face-api pads one pixel of zeros and convolves `valid`: for a 3×3 kernel at
@@ -66,6 +71,6 @@ impl<B: Backend> TinyFaceDetector<B> {
             let y = leaky(sep.forward(x));
             x = max_pool_same(y, 2, if i == 4 { 1 } else { 2 });
         }
-        conv2d(x, self.conv8.clone(), None, valid) + self.conv8_bias.clone()
+        conv2d(x, self.conv8.clone(), Some(self.conv8_bias.clone()), valid)
     }
 }

@@ -8,4 +8,6 @@ pub enum FaceError {
     Io(#[from] std::io::Error),
     #[error("weight manifest: {0}")]
     Manifest(String),
+    #[error("face index: {0}")]
+    Index(String),
 }

@@ -15,7 +15,10 @@
 //! | [`landmarks`] | the 68 points and the crops aligned on them |
 //! | [`pose`] | yaw, pitch and roll from the landmarks |
 //! | [`analyzer`] | the batched pipeline: faces with landmarks, pose, age, gender, expression, descriptor |
+//! | [`index`] | the face index stored beside a dataset (resumable) |
+//! | [`guard`] | nearest training identity of a generated face |
 //! | [`embedded`] | the weights compiled into the binary |
+//! | [`metrics`] | generator quality in descriptor space: Fréchet distance, KID, k-NN precision and recall |
 
 pub mod age_gender;
 pub mod analyzer;
@@ -26,18 +29,25 @@ pub mod embedded;
 pub mod error;
 pub mod frame;
 pub mod geometry;
+pub mod guard;
+pub mod index;
 pub mod landmarks;
+pub mod metrics;
 pub mod pose;
 pub mod recognition;
 pub mod tf_ops;
 pub mod weights;
 
 pub use age_gender::AgeGenderNet;
-pub use analyzer::{AnalyzeOptions, Face, FaceAnalyzer, Gender};
+pub use analyzer::{AnalyzeOptions, Face, FaceAnalyzer, Gender, StageTimes};
 pub use dense_net::DenseFeatureNet;
 pub use detector::TinyFaceDetector;
 pub use error::FaceError;
 pub use frame::Frame;
+pub use guard::{
+    GuardCheck, IdentityGuard, NearestIdentity, DEFAULT_THRESHOLD, SAME_PERSON_THRESHOLD,
+};
+pub use index::{FaceIndex, FaceRecord, FaceStatus, IndexHeader, IndexWriter};
 pub use pose::{Facing, HeadPose};
 pub use recognition::RecognitionNet;
 pub use weights::WeightMap;

@@ -17,7 +17,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{activation::relu, Tensor, TensorData};
 
 use crate::error::FaceError;
-use crate::tf_ops::{channel_row, hwio_to_oihw};
+use crate::tf_ops::{bias_vector, hwio_to_oihw};
 use crate::weights::WeightMap;
 
 /// Input side of the network.
@@ -28,17 +28,16 @@ pub const MEAN_RGB: [f32; 3] = [122.782, 117.001, 104.298];
 /// Convolution + bias + scale layer.
 #[derive(Debug, Clone)]
 struct ConvLayer<B: Backend> {
-    /// [out, in, k, k].
+    /// [out, in, k, k], each output channel's filter multiplied by its scale `s`.
     filters: Tensor<B, 4>,
-    /// Bias folded into the scale layer: y = conv·s + (b·s + t), as [1, out, 1, 1].
-    scale: Tensor<B, 4>,
-    shift: Tensor<B, 4>,
+    /// `b·s + t`: (conv(x, w) + b)·s + t = conv(x, w·s) + (b·s + t).
+    shift: Tensor<B, 1>,
 }
 
 impl<B: Backend> ConvLayer<B> {
     fn load(map: &WeightMap, prefix: &str, device: &B::Device) -> Result<Self, FaceError> {
-        let filters = hwio_to_oihw(map.get(&format!("{prefix}/conv/filters"))?, device)?;
-        let co = filters.dims()[0];
+        let raw = map.get(&format!("{prefix}/conv/filters"))?;
+        let co = *raw.shape.last().unwrap_or(&0);
         let bias = &map.get(&format!("{prefix}/conv/bias"))?.data;
         let s = &map.get(&format!("{prefix}/scale/weights"))?.data;
         let t = &map.get(&format!("{prefix}/scale/biases"))?.data;
@@ -48,10 +47,14 @@ impl<B: Backend> ConvLayer<B> {
             )));
         }
         let shift: Vec<f32> = (0..co).map(|c| bias[c] * s[c] + t[c]).collect();
+        // HWIO: the output channel is the fastest-varying index.
+        let mut scaled = raw.clone();
+        for (i, w) in scaled.data.iter_mut().enumerate() {
+            *w *= s[i % co];
+        }
         Ok(Self {
-            filters,
-            scale: channel_row(s, device),
-            shift: channel_row(&shift, device),
+            filters: hwio_to_oihw(&scaled, device)?,
+            shift: bias_vector(&shift, device),
         })
     }
 
@@ -62,10 +65,9 @@ impl<B: Backend> ConvLayer<B> {
         let y = conv2d(
             x,
             self.filters.clone(),
-            None,
+            Some(self.shift.clone()),
             ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1),
         );
-        let y = y * self.scale.clone() + self.shift.clone();
         if relu_after {
             relu(y)
         } else {

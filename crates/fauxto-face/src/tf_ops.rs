@@ -35,9 +35,11 @@ pub fn hwio_to_oihw<B: Backend>(f: &Weight, device: &B::Device) -> Result<Tensor
     ))
 }
 
-/// A per-channel vector as `[1, C, 1, 1]`.
-pub fn channel_row<B: Backend>(v: &[f32], device: &B::Device) -> Tensor<B, 4> {
-    Tensor::from_data(TensorData::new(v.to_vec(), [1, v.len(), 1, 1]), device)
+/// A per-channel bias, as convolutions take it. (Handing the bias to the convolution
+/// rather than adding a broadcast `[1, C, 1, 1]` tensor matters: burn's CPU backend
+/// broadcasts over a batch slowly.)
+pub fn bias_vector<B: Backend>(v: &[f32], device: &B::Device) -> Tensor<B, 1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
 }
 
 /// Padding `(before, after)` of TensorFlow's `same` for one axis.
@@ -62,7 +64,7 @@ fn pad_same<B: Backend>(x: Tensor<B, 4>, k: usize, stride: usize, value: f32) ->
 pub fn conv_same<B: Backend>(
     x: Tensor<B, 4>,
     filters: &Tensor<B, 4>,
-    bias: Option<&Tensor<B, 4>>,
+    bias: Option<&Tensor<B, 1>>,
     stride: usize,
     groups: usize,
 ) -> Tensor<B, 4> {
@@ -77,16 +79,12 @@ pub fn conv_same<B: Backend>(
     } else {
         (pad_same(x, k, stride, 0.0), [0, 0])
     };
-    let y = conv2d(
+    conv2d(
         x,
         filters.clone(),
-        None,
+        bias.cloned(),
         ConvOptions::new([stride, stride], padding, [1, 1], groups),
-    );
-    match bias {
-        Some(b) => y + b.clone(),
-        None => y,
-    }
+    )
 }
 
 /// `tf.maxPool(x, k, stride, 'same')`: padding never wins the maximum.
@@ -103,7 +101,7 @@ pub struct SeparableConv<B: Backend> {
     depthwise: Tensor<B, 4>,
     /// [O, C, 1, 1].
     pointwise: Tensor<B, 4>,
-    bias: Tensor<B, 4>,
+    bias: Tensor<B, 1>,
 }
 
 impl<B: Backend> SeparableConv<B> {
@@ -127,7 +125,7 @@ impl<B: Backend> SeparableConv<B> {
         Ok(Self {
             depthwise: Tensor::from_data(TensorData::new(data, [c, 1, kh, kw]), device),
             pointwise: hwio_to_oihw(map.get(&format!("{prefix}/pointwise_filter"))?, device)?,
-            bias: channel_row(&map.get(&format!("{prefix}/bias"))?.data, device),
+            bias: bias_vector(&map.get(&format!("{prefix}/bias"))?.data, device),
         })
     }
 

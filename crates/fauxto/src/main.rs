@@ -5,6 +5,7 @@
 
 mod allocator;
 mod backend;
+mod chart;
 mod commands;
 mod images;
 mod progress;
@@ -15,8 +16,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    bench, credentials, dataset, export_onnx, generate, import, info, init_model, interpolate, mix,
-    train, watermark,
+    analyze, bench, credentials, dataset, export_onnx, face_bench, generate, guard, import, index,
+    info, init_model, interpolate, metrics, mix, report, train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -64,6 +65,18 @@ enum Command {
     Sign(credentials::SignArgs),
     /// Show and check an image's Content Credential and watermark.
     Verify(credentials::VerifyArgs),
+    /// Find faces in photos: box, landmarks, head pose, age, gender, expression, identity.
+    Analyze(analyze::AnalyzeArgs),
+    /// Analyse every face of a packed dataset once and store it beside it (resumable).
+    Index(index::IndexArgs),
+    /// Memorisation report: how often generated faces show a training identity.
+    Guard(guard::GuardReportArgs),
+    /// Reports on a model's outputs (`diversity`: attributes against the training set).
+    Report(report::ReportArgs),
+    /// Face-space quality metrics (Fréchet, KID, precision/recall) against training faces.
+    Metrics(metrics::MetricsArgs),
+    /// Measure the face networks' throughput (faces/s) on this machine.
+    BenchFaces(face_bench::FaceBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -91,6 +104,12 @@ fn main() -> ExitCode {
         Command::Keys(a) => credentials::keys(a),
         Command::Sign(a) => credentials::sign(a),
         Command::Verify(a) => credentials::verify(a),
+        Command::Analyze(a) => analyze::run(a),
+        Command::Index(a) => index::run(a),
+        Command::BenchFaces(a) => face_bench::run(a),
+        Command::Guard(a) => guard::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Metrics(a) => metrics::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ use clap::Args;
 use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 
+use super::memorisation::{ActiveGuard, GuardArgs};
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_dir, grid, to_image};
@@ -57,6 +58,8 @@ pub struct GenerateArgs {
     pub json: bool,
     #[command(flatten)]
     pub provenance: ProvenanceArgs,
+    #[command(flatten)]
+    pub guard: GuardArgs,
 }
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
@@ -91,18 +94,44 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         psi: args.trunc,
         cutoff: args.trunc_cutoff,
     };
+    let guard = ActiveGuard::<B>::resolve(device, &args.guard, &model)?;
+    if let (Some(guard), false) = (&guard, args.json) {
+        eprintln!(
+            "memorisation guard: {} training faces ({}), threshold {}",
+            guard.faces(),
+            guard.index.display(),
+            args.guard.guard_threshold
+        );
+    }
     let bar = progress::bar(args.seeds.0.len() as u64, "generating", args.json);
     let mut written = Vec::new();
+    let mut rejected = Vec::new();
     let mut all = Vec::new();
     for chunk in args.seeds.0.chunks(args.batch as usize) {
         let z = latents::<B>(chunk, cfg.z_dim, device);
         let c = one_hot_labels::<B>(args.class, cfg.c_dim, chunk.len(), device);
         let pixels = to_pixels(g.forward(z, c, truncation, args.noise_mode));
-        for (i, seed) in chunk.iter().enumerate() {
-            let img = to_image(&pixels, i)?;
+        let images = (0..chunk.len())
+            .map(|i| to_image(&pixels, i))
+            .collect::<Result<Vec<_>>>()?;
+        let verdicts = guard.as_ref().map(|g| g.check(&images));
+        for (i, (seed, img)) in chunk.iter().zip(images).enumerate() {
+            let verdict = verdicts.as_ref().map(|v| v[i]);
+            if let Some(v) = verdict.filter(|v| v.reproduces_training_face) {
+                let n = v.nearest.expect("a match has a nearest face");
+                bar.suspend(|| {
+                    eprintln!(
+                        "seed {seed}: not written, shows training image #{} (descriptor distance {:.3})",
+                        n.image, n.distance
+                    )
+                });
+                rejected.push(serde_json::json!({"seed": seed, "guard": v}));
+                bar.inc(1);
+                continue;
+            }
             let path = args.out.join(format!("seed{seed:04}.{format}"));
             labeller.write(&img, Some(*seed as u64), args.class, &path)?;
-            written.push(serde_json::json!({"seed": seed, "path": path}));
+            written.push(serde_json::json!({"seed": seed, "path": path, "guard": verdict}));
             if args.grid {
                 all.push(img);
             }
@@ -110,20 +139,32 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    if args.grid {
+    if !rejected.is_empty() {
+        let path = args.out.join("rejected.json");
+        crate::images::write_bytes(&path, &serde_json::to_vec_pretty(&rejected)?)?;
+    }
+    if args.grid && !all.is_empty() {
         let cols = (all.len() as f64).sqrt().ceil() as usize;
         let path = args.out.join(format!("grid.{format}"));
         labeller.write(&grid(&all, cols), None, args.class, &path)?;
         written.push(serde_json::json!({"grid": path}));
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&written)?);
+        let report = serde_json::json!({"written": written, "rejected": rejected});
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
             "wrote {} images to {}",
-            args.seeds.0.len(),
+            args.seeds.0.len() - rejected.len(),
             args.out.display()
         );
+        if !rejected.is_empty() {
+            println!(
+                "{} outputs showed a training face and were not written (listed in {})",
+                rejected.len(),
+                args.out.join("rejected.json").display()
+            );
+        }
     }
     Ok(())
 }

@@ -1,16 +1,24 @@
 //! One module per `fauxto` subcommand.
 
+pub mod analyze;
 pub mod args;
 pub mod bench;
 pub mod credentials;
 pub mod dataset;
 pub mod export_onnx;
+pub mod face_bench;
+pub mod faces;
 pub mod generate;
+pub mod guard;
 pub mod import;
+pub mod index;
 pub mod info;
 pub mod init_model;
 pub mod interpolate;
+pub mod memorisation;
+pub mod metrics;
 pub mod mix;
+pub mod report;
 pub mod train;
 pub mod watermark;
 

@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Runs the binary under test, with its signing keys in a directory of this test process
-/// (never the user's own).
+/// Runs the binary under test, with its signing keys and its registry of face indexes
+/// in a directory of this test process (never the user's own).
 pub fn fauxto(args: &[&str]) -> Output {
-    let keys = std::env::temp_dir().join(format!("fauxto-test-keys-{}", std::process::id()));
+    let own = std::env::temp_dir().join(format!("fauxto-test-keys-{}", std::process::id()));
     Command::new(env!("CARGO_BIN_EXE_fauxto"))
         .args(args)
-        .env("FAUXTO_KEYS", keys)
+        .env("FAUXTO_KEYS", &own)
+        .env("FAUXTO_INDEXES", own.join("face-indexes.json"))
         .output()
         .expect("fauxto runs")
 }

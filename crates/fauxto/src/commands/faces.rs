@@ -1,0 +1,242 @@
+//! What the face commands (`analyze`, `index`, `guard`, `report diversity`, `metrics`)
+//! share: detection options, image loading, and running the face networks over a packed
+//! dataset or over generated images.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
+use clap::Args;
+use fauxto_data::PackedDataset;
+use fauxto_face::{AnalyzeOptions, FaceAnalyzer, FaceIndex, FaceRecord, Frame};
+use fauxto_nn::model_file::ModelFile;
+use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
+use fauxto_nn::{NoiseMode, Truncation};
+use image::DynamicImage;
+
+use crate::images::to_image;
+use crate::progress;
+
+/// Detector settings (face-api's tiny face detector).
+#[derive(Debug, Clone, Args)]
+pub struct DetectionArgs {
+    /// Minimum detector confidence for a face.
+    #[arg(long, default_value_t = 0.5)]
+    pub min_score: f64,
+    /// Detector input side in pixels (multiple of 32; default: from the image size,
+    /// 160–416). Larger finds smaller faces, slower.
+    #[arg(long, value_parser = parse_input_size)]
+    pub input_size: Option<usize>,
+    /// Black border added around each image before detection, as a fraction of its
+    /// longest side (tight face crops need context to be found).
+    #[arg(long, default_value_t = 0.125)]
+    pub border: f64,
+    /// Faces per network call.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub batch: u32,
+}
+
+fn parse_input_size(s: &str) -> Result<usize, String> {
+    let v: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if v == 0 || !v.is_multiple_of(32) || v > 2048 {
+        return Err("must be a positive multiple of 32, at most 2048".into());
+    }
+    Ok(v)
+}
+
+impl DetectionArgs {
+    pub fn options(&self) -> AnalyzeOptions {
+        AnalyzeOptions {
+            score_threshold: self.min_score,
+            input_size: self.input_size,
+            border: self.border,
+            batch: self.batch as usize,
+            ..AnalyzeOptions::default()
+        }
+    }
+
+    /// One face per image, the whole image when nothing is detected: for aligned face
+    /// crops (datasets, generated portraits).
+    pub fn aligned_options(&self) -> AnalyzeOptions {
+        AnalyzeOptions {
+            max_faces: Some(1),
+            whole_image_fallback: true,
+            ..self.options()
+        }
+    }
+
+    /// Describes the settings, recorded in index headers.
+    pub fn describe(&self) -> String {
+        format!(
+            "face-api 1.7.15 networks; tiny face detector min score {}, input {}, border {}; \
+             one face per image, whole image when none is detected",
+            self.min_score,
+            self.input_size
+                .map_or("auto".to_string(), |s| s.to_string()),
+            self.border
+        )
+    }
+}
+
+/// An image of any colour type and depth as 8-bit RGB (alpha dropped, grey replicated).
+pub fn frame_of(img: &DynamicImage) -> Frame {
+    let rgb = img.to_rgb8();
+    Frame::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())
+        .expect("RGB buffer of width × height × 3")
+}
+
+/// Decodes an image file, with an error that names it.
+pub fn load_frame(path: &Path) -> Result<Frame> {
+    let img = image::ImageReader::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .with_guessed_format()
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .decode()
+        .with_context(|| format!("{} is not a readable image", path.display()))?;
+    Ok(frame_of(&img))
+}
+
+/// Loads the face networks compiled into the binary.
+pub fn analyzer<B: Backend>(device: &B::Device) -> Result<FaceAnalyzer<B>> {
+    FaceAnalyzer::embedded(device).context("cannot load the face networks")
+}
+
+/// Images `range` of a packed dataset as frames.
+pub fn dataset_frames(data: &PackedDataset, range: std::ops::Range<usize>) -> Result<Vec<Frame>> {
+    let (res, bytes) = (data.resolution(), data.image_bytes());
+    let mut buf = vec![0u8; bytes];
+    range
+        .map(|i| {
+            data.read_image(i, &mut buf)?;
+            Ok(Frame::from_rgb8(res, res, &buf).expect("packed RGB image"))
+        })
+        .collect()
+}
+
+/// One face per aligned image (best detection, else the whole image), as index records.
+pub fn records_of(
+    analyzer: &FaceAnalyzer<impl Backend>,
+    frames: &[Frame],
+    options: &AnalyzeOptions,
+) -> Vec<FaceRecord> {
+    analyzer
+        .analyze(frames, options)
+        .iter()
+        .map(|faces| {
+            faces
+                .first()
+                .map_or_else(FaceRecord::missing, FaceRecord::from_face)
+        })
+        .collect()
+}
+
+/// The complete face index of the dataset in `dir`, with a hint when it is missing.
+pub fn open_index(dir: &Path) -> Result<FaceIndex> {
+    FaceIndex::open(dir).with_context(|| {
+        format!(
+            "no usable face index for {}; build it with `fauxto index {}`",
+            dir.display(),
+            dir.display()
+        )
+    })
+}
+
+/// The file that maps training-data Merkle roots to indexed dataset directories, so that
+/// `generate` finds the index of a model's training data by itself:
+/// `$FAUXTO_INDEXES`, else `$XDG_DATA_HOME/fauxto/face-indexes.json`, else
+/// `~/.local/share/fauxto/face-indexes.json`.
+pub fn registry_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("FAUXTO_INDEXES") {
+        return Some(PathBuf::from(p));
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("fauxto").join("face-indexes.json"))
+}
+
+fn read_registry(path: &Path) -> BTreeMap<String, PathBuf> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// Records that the dataset with `merkle_root` has a complete index in `dir`.
+pub fn register_index(merkle_root: &str, dir: &Path) -> Result<()> {
+    let Some(path) = registry_path() else {
+        return Ok(());
+    };
+    let mut map = read_registry(&path);
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    map.insert(merkle_root.to_string(), dir);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&map)?)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The indexed dataset directory of the training data with `merkle_root`, if any.
+pub fn registered_index(merkle_root: &str) -> Option<PathBuf> {
+    let dir = read_registry(&registry_path()?).remove(merkle_root)?;
+    FaceIndex::exists(&dir).then_some(dir)
+}
+
+/// Images from `model` for `seeds` at truncation `psi` (constant noise, no class), in
+/// batches of `batch`, with a progress bar unless `quiet`.
+pub fn generate_images<B: Backend>(
+    device: &B::Device,
+    model: &ModelFile,
+    seeds: &[u32],
+    psi: f64,
+    batch: usize,
+    quiet: bool,
+) -> Result<Vec<DynamicImage>> {
+    let cfg = &model.info.generator;
+    if cfg.c_dim > 0 {
+        anyhow::bail!(
+            "conditional models are not supported here (the model has {} classes)",
+            cfg.c_dim
+        );
+    }
+    let g = model.generator::<B>(device)?;
+    let truncation = Truncation { psi, cutoff: None };
+    let bar = progress::bar(seeds.len() as u64, "generating", quiet);
+    let mut out = Vec::with_capacity(seeds.len());
+    for chunk in seeds.chunks(batch.max(1)) {
+        let z = latents::<B>(chunk, cfg.z_dim, device);
+        let c = one_hot_labels::<B>(None, 0, chunk.len(), device);
+        let pixels = to_pixels(g.forward(z, c, truncation, NoiseMode::Const));
+        for i in 0..chunk.len() {
+            out.push(to_image(&pixels, i)?);
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// One face per aligned image (best detection, else the whole image), in batches, with a
+/// progress bar unless `quiet`.
+pub fn analyze_aligned<B: Backend>(
+    analyzer: &FaceAnalyzer<B>,
+    images: &[DynamicImage],
+    options: &AnalyzeOptions,
+    quiet: bool,
+) -> Vec<FaceRecord> {
+    let bar = progress::bar(images.len() as u64, "analysing", quiet);
+    let mut out = Vec::with_capacity(images.len());
+    for chunk in images.chunks(options.batch.max(1)) {
+        let frames: Vec<Frame> = chunk.iter().map(frame_of).collect();
+        out.extend(records_of(analyzer, &frames, options));
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    out
+}

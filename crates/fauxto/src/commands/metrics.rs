@@ -1,0 +1,187 @@
+//! `fauxto metrics`: generator quality in face-descriptor space, offline — Fréchet
+//! distance, kernel distance (KID) and k-NN precision/recall between N generated faces
+//! and the training faces of an indexed dataset. Results go into the model card.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
+use clap::Args;
+use fauxto_face::index::DESCRIPTOR_DIM;
+use fauxto_face::metrics::{Descriptors, FaceSpaceMetrics};
+use fauxto_face::FaceStatus;
+use fauxto_nn::model_file::{card_path, write_atomic};
+use serde_json::json;
+
+use super::faces::{analyze_aligned, analyzer, generate_images, open_index, DetectionArgs};
+use super::{load_model, resolve_model};
+use crate::backend::DeviceKind;
+use crate::on_device;
+
+/// Heading of the model card section this command writes.
+const CARD_SECTION: &str = "## Face-space metrics";
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Model file; default: the bundled demo model (or $FAUXTO_MODEL).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The training dataset, indexed with `fauxto index DATA`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Faces to generate (seeds 0..N).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(4..))]
+    pub n: u32,
+    /// Truncation ψ of the generated faces.
+    #[arg(long, default_value_t = 1.0)]
+    pub trunc: f64,
+    /// Do not write the results into the model card (`<model>.md`).
+    #[arg(long)]
+    pub no_card: bool,
+    #[command(flatten)]
+    pub detection: DetectionArgs,
+    /// Print the results as JSON, no progress bars.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+}
+
+pub fn run(args: &MetricsArgs) -> Result<()> {
+    on_device!(args.device, run_on(args))
+}
+
+fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
+    let model_path = resolve_model(args.model.as_deref())?;
+    let model = load_model(&model_path)?;
+    let index = open_index(&args.data)?;
+    let real: Vec<f32> = index
+        .records
+        .iter()
+        .filter(|r| r.status != FaceStatus::Missing)
+        .flat_map(|r| r.descriptor.iter().copied())
+        .collect();
+    let seeds: Vec<u32> = (0..args.n).collect();
+    let batch = args.detection.batch as usize;
+    let images = generate_images::<B>(device, &model, &seeds, args.trunc, batch, args.json)?;
+    let analyzer = analyzer::<B>(device)?;
+    let generated = analyze_aligned(
+        &analyzer,
+        &images,
+        &args.detection.aligned_options(),
+        args.json,
+    );
+    let fake: Vec<f32> = generated
+        .iter()
+        .filter(|r| r.status != FaceStatus::Missing)
+        .flat_map(|r| r.descriptor.iter().copied())
+        .collect();
+    let metrics = FaceSpaceMetrics::compute(
+        Descriptors::new(&real, DESCRIPTOR_DIM)?,
+        Descriptors::new(&fake, DESCRIPTOR_DIM)?,
+    )
+    .context("face-space metrics")?;
+    let report = json!({
+        "model": model_path,
+        "model_sha256": model.sha256,
+        "data": args.data,
+        "truncation_psi": args.trunc,
+        "metrics": metrics,
+    });
+    if !args.no_card {
+        update_card(&model_path, &card_section(&metrics, &args.data, args.trunc))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "face-space metrics, {} generated vs {} training faces (ψ = {}):\n  \
+             Fréchet distance   {:.4}\n  kernel distance    {:.5} ± {:.5}\n  \
+             precision (k = 3)  {:.3}\n  recall (k = 3)     {:.3}",
+            metrics.n_fake,
+            metrics.n_real,
+            args.trunc,
+            metrics.frechet,
+            metrics.kernel,
+            metrics.kernel_std,
+            metrics.precision,
+            metrics.recall
+        );
+        if !args.no_card {
+            println!("written to {}", card_path(&model_path).display());
+        }
+    }
+    Ok(())
+}
+
+fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64) -> String {
+    format!(
+        "{CARD_SECTION}\n\n\
+         {} generated faces (seeds 0–{}, ψ = {psi}) against {} training faces of `{}`, in the \
+         128-D identity-descriptor space of face-api's recognition network (`fauxto metrics`):\n\n\
+         | metric | value |\n| --- | --- |\n\
+         | Fréchet distance | {:.4} |\n| kernel distance (KID) | {:.5} ± {:.5} |\n\
+         | precision (k = 3) | {:.3} |\n| recall (k = 3) | {:.3} |\n",
+        m.n_fake,
+        m.n_fake.saturating_sub(1),
+        m.n_real,
+        data.display(),
+        m.frechet,
+        m.kernel,
+        m.kernel_std,
+        m.precision,
+        m.recall
+    )
+}
+
+/// Replaces the card's metrics section (or appends one), leaving the rest as it is.
+fn update_card(model: &Path, section: &str) -> Result<()> {
+    let path = card_path(model);
+    let card = std::fs::read_to_string(&path).unwrap_or_default();
+    let updated = replace_section(&card, section);
+    write_atomic(&path, updated.as_bytes())
+        .with_context(|| format!("cannot update the model card {}", path.display()))
+}
+
+fn replace_section(card: &str, section: &str) -> String {
+    let Some(start) = card.find(CARD_SECTION) else {
+        let sep = if card.is_empty() || card.ends_with("\n\n") {
+            ""
+        } else if card.ends_with('\n') {
+            "\n"
+        } else {
+            "\n\n"
+        };
+        return format!("{card}{sep}{section}");
+    };
+    let rest = &card[start + CARD_SECTION.len()..];
+    let end = rest
+        .find("\n## ")
+        .map_or(card.len(), |i| start + CARD_SECTION.len() + i + 1);
+    format!("{}{section}{}", &card[..start], &card[end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_section_is_appended_once_then_replaced() {
+        let card = "# m\n\n## Training data\n\nx\n";
+        let once = replace_section(card, "## Face-space metrics\n\nA\n");
+        assert_eq!(
+            once,
+            "# m\n\n## Training data\n\nx\n\n## Face-space metrics\n\nA\n"
+        );
+        let twice = replace_section(&once, "## Face-space metrics\n\nB\n");
+        assert_eq!(
+            twice,
+            "# m\n\n## Training data\n\nx\n\n## Face-space metrics\n\nB\n"
+        );
+        let middle = "# m\n\n## Face-space metrics\n\nA\n\n## Provenance\n\np\n";
+        assert_eq!(
+            replace_section(middle, "## Face-space metrics\n\nB\n\n"),
+            "# m\n\n## Face-space metrics\n\nB\n\n## Provenance\n\np\n"
+        );
+    }
+}
