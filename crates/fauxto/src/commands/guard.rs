@@ -144,7 +144,8 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
         let train = RgbImage::from_raw(train.width as u32, train.height as u32, train.to_rgb8())
             .expect("RGB frame");
         panels.push(side_by_side(&images[i], &train));
-        captions.push(format!("seed {} ~ #{image}: {distance:.2}", seeds[i]));
+        // "seed ~ training image  distance", short enough for the panel width.
+        captions.push(format!("{} ~ #{image}  {distance:.2}", seeds[i]));
     }
     if !panels.is_empty() {
         chart::save_png(
@@ -206,7 +207,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
 
 /// A generated face and a training face, scaled to the same height, next to each other.
 fn side_by_side(generated: &DynamicImage, training: &RgbImage) -> RgbImage {
-    let side = training.height().max(generated.height()).max(96);
+    let side = training.height().max(generated.height()).max(144);
     let a = imageops::resize(
         &generated.to_rgb8(),
         side,

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_face::index::DESCRIPTOR_DIM;
-use fauxto_face::metrics::{Descriptors, FaceSpaceMetrics};
+use fauxto_face::metrics::{precision_recall, Descriptors, FaceSpaceMetrics, DEFAULT_NEIGHBOURS};
 use fauxto_face::FaceStatus;
 use fauxto_nn::model_file::{card_path, write_atomic};
 use serde_json::json;
@@ -76,11 +76,26 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
         .filter(|r| r.status != FaceStatus::Missing)
         .flat_map(|r| r.descriptor.iter().copied())
         .collect();
-    let metrics = FaceSpaceMetrics::compute(
-        Descriptors::new(&real, DESCRIPTOR_DIM)?,
-        Descriptors::new(&fake, DESCRIPTOR_DIM)?,
-    )
-    .context("face-space metrics")?;
+    let real_set = Descriptors::new(&real, DESCRIPTOR_DIM)?;
+    let fake_set = Descriptors::new(&fake, DESCRIPTOR_DIM)?;
+    let mut metrics =
+        FaceSpaceMetrics::compute(real_set, fake_set).context("face-space metrics")?;
+    // k-NN manifolds depend on sample size: precision and recall compare equal numbers of
+    // faces (Kynkäänniemi et al. 2019), the training faces evenly spaced over the index.
+    let (n_real, n_fake) = (real_set.len(), fake_set.len());
+    let pr_real: Vec<f32> = if n_real > n_fake {
+        (0..n_fake)
+            .flat_map(|i| real_set.row(i * n_real / n_fake).iter().copied())
+            .collect()
+    } else {
+        real.clone()
+    };
+    let pr = precision_recall(
+        Descriptors::new(&pr_real, DESCRIPTOR_DIM)?,
+        fake_set,
+        DEFAULT_NEIGHBOURS,
+    )?;
+    (metrics.precision, metrics.recall) = (pr.precision, pr.recall);
     let report = json!({
         "model": model_path,
         "model_sha256": model.sha256,
@@ -121,7 +136,9 @@ fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64) -> String {
          128-D identity-descriptor space of face-api's recognition network (`fauxto metrics`):\n\n\
          | metric | value |\n| --- | --- |\n\
          | Fréchet distance | {:.4} |\n| kernel distance (KID) | {:.5} ± {:.5} |\n\
-         | precision (k = 3) | {:.3} |\n| recall (k = 3) | {:.3} |\n",
+         | precision (k = 3) | {:.3} |\n| recall (k = 3) | {:.3} |\n\n\
+         Precision and recall compare equal numbers of generated and training faces (the \
+         training faces evenly spaced over the index); the distances use all of them.\n",
         m.n_fake,
         m.n_fake.saturating_sub(1),
         m.n_real,
