@@ -9,12 +9,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA=${DATA:-data/utk128}
-FAUXTO=${FAUXTO:-target/release/fauxto}
-[ -x "$FAUXTO" ] || cargo build --release -p fauxto
-if [ ! -f "$DATA/dataset.json" ]; then
-    "$FAUXTO" dataset ../shared/data/utkface-128.zip --out "$DATA" --res 128 --labels labels.csv \
-        --license "UTKFace: non-commercial research use only"
-fi
-"$FAUXTO" index "$DATA"
+source bench/utk128.sh
 cargo run --release -q -p fauxto-face --example guard_bench -- "$DATA"

@@ -188,6 +188,47 @@ pub fn registered_index(merkle_root: &str) -> Option<PathBuf> {
     FaceIndex::exists(&dir).then_some(dir)
 }
 
+/// The generated faces a report is about.
+#[derive(Debug, Clone, Args)]
+pub struct SampleArgs {
+    /// Model file; default: the bundled demo model (or $FAUXTO_MODEL).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Faces to generate (seeds START..START+N).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub n: u32,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    pub start_seed: u32,
+    /// Truncation ψ of the generated faces.
+    #[arg(long, default_value_t = 1.0)]
+    pub trunc: f64,
+}
+
+impl SampleArgs {
+    /// The model file (given, `$FAUXTO_MODEL` or the demo model) and its path.
+    pub fn model(&self) -> Result<(PathBuf, ModelFile)> {
+        let path = super::resolve_model(self.model.as_deref())?;
+        let model = super::load_model(&path)?;
+        Ok((path, model))
+    }
+
+    /// The seeds and the faces `model` makes for them, `batch` per pass.
+    pub fn generate<B: Backend>(
+        &self,
+        device: &B::Device,
+        model: &ModelFile,
+        batch: usize,
+        quiet: bool,
+    ) -> Result<(Vec<u32>, Vec<DynamicImage>)> {
+        let seeds: Vec<u32> = (0..self.n)
+            .map(|i| self.start_seed.wrapping_add(i))
+            .collect();
+        let images = generate_images::<B>(device, model, &seeds, self.trunc, batch, quiet)?;
+        Ok((seeds, images))
+    }
+}
+
 /// Images from `model` for `seeds` at truncation `psi` (constant noise, no class), in
 /// batches of `batch`, with a progress bar unless `quiet`.
 pub fn generate_images<B: Backend>(

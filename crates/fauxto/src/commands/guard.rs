@@ -15,10 +15,8 @@ use image::{imageops, DynamicImage, RgbImage};
 use serde_json::json;
 
 use super::faces::{
-    analyzer, dataset_frames, frame_of, generate_images, open_index, registered_index,
-    DetectionArgs,
+    analyzer, dataset_frames, frame_of, open_index, registered_index, DetectionArgs, SampleArgs,
 };
-use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::chart::{self, Histogram};
 use crate::images::ensure_dir;
@@ -26,22 +24,12 @@ use crate::on_device;
 
 #[derive(Debug, Args)]
 pub struct GuardReportArgs {
-    /// Model file; default: the bundled demo model (or $FAUXTO_MODEL).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub sample: SampleArgs,
     /// Indexed training dataset (`fauxto index DATA`); default: the index registered
     /// for the model's training data.
     #[arg(long, value_name = "DATA")]
     pub index: Option<PathBuf>,
-    /// Faces to generate (seeds START..START+N).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub n: u32,
-    /// First seed.
-    #[arg(long, default_value_t = 0)]
-    pub start_seed: u32,
-    /// Truncation ψ of the generated faces.
-    #[arg(long, default_value_t = 1.0)]
-    pub trunc: f64,
     /// Same-person distance threshold (see `generate --guard-threshold`).
     #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
     pub threshold: f32,
@@ -65,8 +53,7 @@ pub fn run(args: &GuardReportArgs) -> Result<()> {
 }
 
 fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> {
-    let model_path = resolve_model(args.model.as_deref())?;
-    let model = load_model(&model_path)?;
+    let (model_path, model) = args.sample.model()?;
     let data_dir = match &args.index {
         Some(dir) => dir.clone(),
         None => model
@@ -83,11 +70,10 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
     let guard = IdentityGuard::from_index(&index, args.threshold);
     ensure_dir(&args.out)?;
 
-    let seeds: Vec<u32> = (0..args.n)
-        .map(|i| args.start_seed.wrapping_add(i))
-        .collect();
     let batch = args.detection.batch as usize;
-    let images = generate_images::<B>(device, &model, &seeds, args.trunc, batch, args.json)?;
+    let (seeds, images) = args
+        .sample
+        .generate::<B>(device, &model, batch, args.json)?;
     let analyzer = analyzer::<B>(device)?;
     let options = args.detection.options();
     let bar = crate::progress::bar(images.len() as u64, "checking", args.json);
@@ -165,8 +151,8 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
         "index": data_dir,
         "training_faces": guard.len(),
         "generated": seeds.len(),
-        "seeds": format!("{}-{}", args.start_seed, seeds.last().copied().unwrap_or(args.start_seed)),
-        "truncation_psi": args.trunc,
+        "seeds": format!("{}-{}", seeds[0], seeds[seeds.len() - 1]),
+        "truncation_psi": args.sample.trunc,
         "face_detected": detected,
         "threshold": args.threshold,
         "within_threshold": within,

@@ -13,8 +13,7 @@ use fauxto_face::FaceStatus;
 use fauxto_nn::model_file::{card_path, write_atomic};
 use serde_json::json;
 
-use super::faces::{analyze_aligned, analyzer, generate_images, open_index, DetectionArgs};
-use super::{load_model, resolve_model};
+use super::faces::{analyze_aligned, analyzer, open_index, DetectionArgs, SampleArgs};
 use crate::backend::DeviceKind;
 use crate::on_device;
 
@@ -23,18 +22,11 @@ const CARD_SECTION: &str = "## Face-space metrics";
 
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
-    /// Model file; default: the bundled demo model (or $FAUXTO_MODEL).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub sample: SampleArgs,
     /// The training dataset, indexed with `fauxto index DATA`.
     #[arg(long)]
     pub data: PathBuf,
-    /// Faces to generate (seeds 0..N).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(4..))]
-    pub n: u32,
-    /// Truncation ψ of the generated faces.
-    #[arg(long, default_value_t = 1.0)]
-    pub trunc: f64,
     /// Do not write the results into the model card (`<model>.md`).
     #[arg(long)]
     pub no_card: bool,
@@ -52,8 +44,7 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
 }
 
 fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
-    let model_path = resolve_model(args.model.as_deref())?;
-    let model = load_model(&model_path)?;
+    let (model_path, model) = args.sample.model()?;
     let index = open_index(&args.data)?;
     let real: Vec<f32> = index
         .records
@@ -61,9 +52,10 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
         .filter(|r| r.status != FaceStatus::Missing)
         .flat_map(|r| r.descriptor.iter().copied())
         .collect();
-    let seeds: Vec<u32> = (0..args.n).collect();
     let batch = args.detection.batch as usize;
-    let images = generate_images::<B>(device, &model, &seeds, args.trunc, batch, args.json)?;
+    let (seeds, images) = args
+        .sample
+        .generate::<B>(device, &model, batch, args.json)?;
     let analyzer = analyzer::<B>(device)?;
     let generated = analyze_aligned(
         &analyzer,
@@ -100,11 +92,14 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
         "model": model_path,
         "model_sha256": model.sha256,
         "data": args.data,
-        "truncation_psi": args.trunc,
+        "truncation_psi": args.sample.trunc,
         "metrics": metrics,
     });
     if !args.no_card {
-        update_card(&model_path, &card_section(&metrics, &args.data, args.trunc))?;
+        update_card(
+            &model_path,
+            &card_section(&metrics, &args.data, args.sample.trunc, &seeds),
+        )?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -115,7 +110,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
              precision (k = 3)  {:.3}\n  recall (k = 3)     {:.3}",
             metrics.n_fake,
             metrics.n_real,
-            args.trunc,
+            args.sample.trunc,
             metrics.frechet,
             metrics.kernel,
             metrics.kernel_std,
@@ -129,10 +124,10 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
     Ok(())
 }
 
-fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64) -> String {
+fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64, seeds: &[u32]) -> String {
     format!(
         "{CARD_SECTION}\n\n\
-         {} generated faces (seeds 0–{}, ψ = {psi}) against {} training faces of `{}`, in the \
+         {} generated faces (seeds {}–{}, ψ = {psi}) against {} training faces of `{}`, in the \
          128-D identity-descriptor space of face-api's recognition network (`fauxto metrics`):\n\n\
          | metric | value |\n| --- | --- |\n\
          | Fréchet distance | {:.4} |\n| kernel distance (KID) | {:.5} ± {:.5} |\n\
@@ -140,7 +135,8 @@ fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64) -> String {
          Precision and recall compare equal numbers of generated and training faces (the \
          training faces evenly spaced over the index); the distances use all of them.\n",
         m.n_fake,
-        m.n_fake.saturating_sub(1),
+        seeds.first().copied().unwrap_or(0),
+        seeds.last().copied().unwrap_or(0),
         m.n_real,
         data.display(),
         m.frechet,

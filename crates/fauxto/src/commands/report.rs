@@ -13,8 +13,7 @@ use fauxto_face::dense_net::EXPRESSIONS;
 use fauxto_face::{FaceRecord, FaceStatus, Facing, Gender};
 use serde_json::json;
 
-use super::faces::{analyze_aligned, analyzer, generate_images, open_index, DetectionArgs};
-use super::{load_model, resolve_model};
+use super::faces::{analyze_aligned, analyzer, open_index, DetectionArgs, SampleArgs};
 use crate::backend::DeviceKind;
 use crate::chart::{self, BarChart, Series};
 use crate::images::ensure_dir;
@@ -34,19 +33,12 @@ pub enum Report {
 
 #[derive(Debug, Args)]
 pub struct DiversityArgs {
-    /// Model file; default: the bundled demo model (or $FAUXTO_MODEL).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
+    #[command(flatten)]
+    pub sample: SampleArgs,
     /// The training dataset, indexed with `fauxto index DATA`. Its `age` and `gender`
     /// label columns (UTKFace convention: gender 0 = male, 1 = female) are compared too.
     #[arg(long)]
     pub data: PathBuf,
-    /// Faces to generate (seeds 0..N).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub n: u32,
-    /// Truncation ψ of the generated faces.
-    #[arg(long, default_value_t = 1.0)]
-    pub trunc: f64,
     /// Report directory (diversity.json, diversity.png).
     #[arg(long, default_value = "diversity-report")]
     pub out: PathBuf,
@@ -172,15 +164,15 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 }
 
 fn diversity<B: Backend>(device: &B::Device, args: &DiversityArgs) -> Result<()> {
-    let model_path = resolve_model(args.model.as_deref())?;
-    let model = load_model(&model_path)?;
+    let (model_path, model) = args.sample.model()?;
     let data = PackedDataset::open(&args.data)
         .with_context(|| format!("cannot open dataset {}", args.data.display()))?;
     let index = open_index(&args.data)?;
     ensure_dir(&args.out)?;
-    let seeds: Vec<u32> = (0..args.n).collect();
     let batch = args.detection.batch as usize;
-    let images = generate_images::<B>(device, &model, &seeds, args.trunc, batch, args.json)?;
+    let (seeds, images) = args
+        .sample
+        .generate::<B>(device, &model, batch, args.json)?;
     let analyzer = analyzer::<B>(device)?;
     let generated = analyze_aligned(
         &analyzer,
@@ -256,7 +248,7 @@ fn diversity<B: Backend>(device: &B::Device, args: &DiversityArgs) -> Result<()>
         "model_sha256": model.sha256,
         "data": args.data,
         "generated": seeds.len(),
-        "truncation_psi": args.trunc,
+        "truncation_psi": args.sample.trunc,
         "training_faces": index.records.iter().filter(|r| r.status != FaceStatus::Missing).count(),
         "attributes": report,
     });
