@@ -114,6 +114,16 @@ pub struct StageTimes {
     pub descriptor: Duration,
 }
 
+impl std::ops::AddAssign for StageTimes {
+    fn add_assign(&mut self, other: Self) {
+        self.detector += other.detector;
+        self.landmarks += other.landmarks;
+        self.age_gender += other.age_gender;
+        self.expression += other.expression;
+        self.descriptor += other.descriptor;
+    }
+}
+
 /// All five networks on one device.
 #[derive(Debug, Clone)]
 pub struct FaceAnalyzer<B: Backend> {

@@ -311,9 +311,4 @@ impl FaceIndex {
             .collect::<Result<_, _>>()?;
         Ok(Self { header, records })
     }
-
-    /// Whether `dir` holds a complete index.
-    pub fn exists(dir: &Path) -> bool {
-        Self::open(dir).is_ok()
-    }
 }

@@ -135,6 +135,22 @@ impl FaceSpaceMetrics {
     /// [`DEFAULT_KID_SEED`]) and precision/recall with k = [`DEFAULT_NEIGHBOURS`]; both sets need
     /// more than k samples.
     pub fn compute(real: Descriptors, fake: Descriptors) -> Result<Self, MetricsError> {
+        Self::compute_with(real, fake, false)
+    }
+
+    /// [`compute`](Self::compute), except that precision and recall compare equal numbers
+    /// of samples, as Kynkäänniemi et al. do (k-NN balls shrink as a set grows): with more
+    /// real samples than fake ones, the reals are thinned to as many as there are fakes,
+    /// evenly spaced over the set. FD and KID use every sample.
+    pub fn compute_balanced(real: Descriptors, fake: Descriptors) -> Result<Self, MetricsError> {
+        Self::compute_with(real, fake, true)
+    }
+
+    fn compute_with(
+        real: Descriptors,
+        fake: Descriptors,
+        balanced: bool,
+    ) -> Result<Self, MetricsError> {
         let (real_samples, fake_samples) = prepare(real, fake, DEFAULT_NEIGHBOURS + 1)?;
         let (kernel, kernel_std) = subset_mmd2(
             &real_samples,
@@ -143,7 +159,14 @@ impl FaceSpaceMetrics {
             DEFAULT_KID_SUBSETS,
             DEFAULT_KID_SEED,
         );
-        let pr = manifold_precision_recall(&real_samples, &fake_samples, DEFAULT_NEIGHBOURS);
+        let (n_real, n_fake) = (real_samples.len, fake_samples.len);
+        let pr = if balanced && n_real > n_fake {
+            let spaced: Vec<usize> = (0..n_fake).map(|i| i * n_real / n_fake).collect();
+            let thinned = real_samples.gather(&spaced);
+            manifold_precision_recall(&thinned, &fake_samples, DEFAULT_NEIGHBOURS)
+        } else {
+            manifold_precision_recall(&real_samples, &fake_samples, DEFAULT_NEIGHBOURS)
+        };
         Ok(Self {
             frechet: frechet(real_samples, fake_samples)?,
             kernel,

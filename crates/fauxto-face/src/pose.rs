@@ -44,6 +44,17 @@ pub enum Facing {
     Right,
 }
 
+impl Facing {
+    /// `left`, `frontal` or `right`, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Facing::Left => "left",
+            Facing::Frontal => "frontal",
+            Facing::Right => "right",
+        }
+    }
+}
+
 impl HeadPose {
     pub fn facing(&self) -> Facing {
         if self.yaw > TURNED_DEGREES {
@@ -229,6 +240,13 @@ mod tests {
             fit(&model, &project(5.0, 0.0, 0.0)).unwrap().facing(),
             Facing::Frontal
         );
+    }
+
+    #[test]
+    fn facing_names_are_the_serialised_names() {
+        for f in [Facing::Left, Facing::Frontal, Facing::Right] {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.name());
+        }
     }
 
     #[test]

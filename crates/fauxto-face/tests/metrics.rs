@@ -409,3 +409,36 @@ fn invalid_inputs_are_errors() {
         }
     );
 }
+
+#[test]
+fn balanced_summary_thins_the_reals_for_precision_and_recall_only() {
+    let fixture = Fixture::load();
+    let (real, fake) = (fixture.descriptors("real"), fixture.descriptors("fake"));
+    let (real, fake) = (view(&real), view(&fake));
+    let full = FaceSpaceMetrics::compute(real, fake).unwrap();
+    let balanced = FaceSpaceMetrics::compute_balanced(real, fake).unwrap();
+    assert_eq!(balanced.frechet, full.frechet);
+    assert_eq!(
+        (balanced.kernel, balanced.kernel_std),
+        (full.kernel, full.kernel_std)
+    );
+    assert_eq!((balanced.n_real, balanced.n_fake), (400, 300));
+    // 300 of the 400 reals, evenly spaced.
+    let thinned: Vec<f32> = (0..300)
+        .flat_map(|i| real.row(i * 400 / 300).iter().copied())
+        .collect();
+    let pr = precision_recall(view(&thinned), fake, 3).unwrap();
+    assert_eq!(
+        (balanced.precision, balanced.recall),
+        (pr.precision, pr.recall)
+    );
+    assert_ne!(
+        (balanced.precision, balanced.recall),
+        (full.precision, full.recall)
+    );
+    // With no more reals than fakes there is nothing to thin.
+    assert_eq!(
+        FaceSpaceMetrics::compute_balanced(fake, real).unwrap(),
+        FaceSpaceMetrics::compute(fake, real).unwrap()
+    );
+}

@@ -20,20 +20,25 @@ fn fixture(name: &str) -> PathBuf {
     fixture_images().join(name)
 }
 
-/// The 24 fixture faces packed as a 64×64 dataset, indexed once for the tests below.
+/// Packs the 24 fixture faces as a 64×64 dataset in `dir` and indexes it.
+fn pack_and_index_fixture_faces(dir: &Path) {
+    ok(&fauxto(&[
+        "dataset",
+        fixture_images().to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--res",
+        "64",
+    ]));
+    ok(&fauxto(&["index", dir.to_str().unwrap(), "--json"]));
+}
+
+/// The fixture faces packed and indexed once for the tests below.
 fn indexed_dataset() -> &'static Path {
     static DATA: OnceLock<PathBuf> = OnceLock::new();
     DATA.get_or_init(|| {
         let dir = scratch("data").join("faces64");
-        ok(&fauxto(&[
-            "dataset",
-            fixture_images().to_str().unwrap(),
-            "--out",
-            dir.to_str().unwrap(),
-            "--res",
-            "64",
-        ]));
-        ok(&fauxto(&["index", dir.to_str().unwrap(), "--json"]));
+        pack_and_index_fixture_faces(&dir);
         dir
     })
 }
@@ -162,15 +167,7 @@ fn index_resumes_after_an_interruption_to_the_same_bytes() {
     // The same images packed again and indexed, the index then cut in the middle of a
     // record as by a crash.
     let dir = scratch("resume").join("faces64");
-    ok(&fauxto(&[
-        "dataset",
-        fixture_images().to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-        "--res",
-        "64",
-    ]));
-    ok(&fauxto(&["index", dir.to_str().unwrap(), "--json"]));
+    pack_and_index_fixture_faces(&dir);
     assert_eq!(
         std::fs::read(dir.join("faces.f32")).unwrap(),
         records,

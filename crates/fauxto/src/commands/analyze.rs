@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::tensor::backend::Backend;
 use clap::Args;
-use fauxto_face::dense_net::EXPRESSIONS;
 use fauxto_face::{Face, FaceAnalyzer, Frame, Gender};
 use serde::Serialize;
 
@@ -162,16 +161,12 @@ fn describe(face: &Face) -> String {
     let pose = face.pose.map_or("pose unknown".to_string(), |pose| {
         format!(
             "facing {} (yaw {:+.0}°, pitch {:+.0}°, roll {:+.0}°)",
-            serde_json::to_value(pose.facing())
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
+            pose.facing().name(),
             pose.yaw,
             pose.pitch,
             pose.roll
         )
     });
-    debug_assert_eq!(EXPRESSIONS.len(), face.expressions.len());
     format!(
         "box {:.0},{:.0} {:.0}x{:.0} ({found}) · {gender} {:.2}, age {:.0} · {expression} {p:.2} · {pose}",
         b.x, b.y, b.width, b.height, face.gender_probability, face.age

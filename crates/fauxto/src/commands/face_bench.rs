@@ -56,15 +56,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &FaceBenchArgs) -> Result<()> {
         let (results, t) = analyzer.analyze_timed(&chunk, &options);
         wall += started.elapsed();
         faces += results.iter().map(Vec::len).sum::<usize>();
-        for (sum, add) in [
-            (&mut times.detector, t.detector),
-            (&mut times.landmarks, t.landmarks),
-            (&mut times.age_gender, t.age_gender),
-            (&mut times.expression, t.expression),
-            (&mut times.descriptor, t.descriptor),
-        ] {
-            *sum += add;
-        }
+        times += t;
     }
     let rate = |d: Duration| faces as f64 / d.as_secs_f64().max(1e-9);
     let line = serde_json::json!({

@@ -10,7 +10,7 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_data::PackedDataset;
 use fauxto_face::{AnalyzeOptions, FaceAnalyzer, FaceIndex, FaceRecord, Frame};
-use fauxto_nn::model_file::ModelFile;
+use fauxto_nn::model_file::{write_atomic, ModelFile};
 use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 use image::DynamicImage;
@@ -131,6 +131,11 @@ pub fn records_of(
         .collect()
 }
 
+/// The packed dataset in `dir`, with an error that names it.
+pub fn open_dataset(dir: &Path) -> Result<PackedDataset> {
+    PackedDataset::open(dir).with_context(|| format!("cannot open dataset {}", dir.display()))
+}
+
 /// The complete face index of the dataset in `dir`, with a hint when it is missing.
 pub fn open_index(dir: &Path) -> Result<FaceIndex> {
     FaceIndex::open(dir).with_context(|| {
@@ -175,17 +180,17 @@ pub fn register_index(merkle_root: &str, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&map)?)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write_atomic(&path, &serde_json::to_vec_pretty(&map)?)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The indexed dataset directory of the training data with `merkle_root`, if any.
-pub fn registered_index(merkle_root: &str) -> Option<PathBuf> {
-    let dir = read_registry(&registry_path()?).remove(merkle_root)?;
-    FaceIndex::exists(&dir).then_some(dir)
+/// The registered, complete index of `model`'s training data, read once, and its
+/// dataset directory; `None` if no index has been built for that data.
+pub fn training_index(model: &ModelFile) -> Option<(PathBuf, FaceIndex)> {
+    let root = &model.info.training_data.as_ref()?.manifest_root;
+    let dir = read_registry(&registry_path()?).remove(root)?;
+    let index = FaceIndex::open(&dir).ok()?;
+    Some((dir, index))
 }
 
 /// The generated faces a report is about.
@@ -226,6 +231,20 @@ impl SampleArgs {
             .collect();
         let images = generate_images::<B>(device, model, &seeds, self.trunc, batch, quiet)?;
         Ok((seeds, images))
+    }
+
+    /// The seeds and one face record per generated image (aligned analysis).
+    pub fn generate_records<B: Backend>(
+        &self,
+        device: &B::Device,
+        model: &ModelFile,
+        detection: &DetectionArgs,
+        quiet: bool,
+    ) -> Result<(Vec<u32>, Vec<FaceRecord>)> {
+        let options = detection.aligned_options();
+        let (seeds, images) = self.generate::<B>(device, model, options.batch, quiet)?;
+        let analyzer = analyzer::<B>(device)?;
+        Ok((seeds, analyze_aligned(&analyzer, &images, &options, quiet)))
     }
 }
 

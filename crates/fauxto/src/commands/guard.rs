@@ -9,13 +9,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use fauxto_data::PackedDataset;
 use fauxto_face::{IdentityGuard, DEFAULT_THRESHOLD};
 use image::{imageops, DynamicImage, RgbImage};
 use serde_json::json;
 
 use super::faces::{
-    analyzer, dataset_frames, frame_of, open_index, registered_index, DetectionArgs, SampleArgs,
+    analyzer, dataset_frames, frame_of, open_dataset, open_index, training_index, DetectionArgs,
+    SampleArgs,
 };
 use crate::backend::DeviceKind;
 use crate::chart::{self, Histogram};
@@ -54,19 +54,13 @@ pub fn run(args: &GuardReportArgs) -> Result<()> {
 
 fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> {
     let (model_path, model) = args.sample.model()?;
-    let data_dir = match &args.index {
-        Some(dir) => dir.clone(),
-        None => model
-            .info
-            .training_data
-            .as_ref()
-            .and_then(|t| registered_index(&t.manifest_root))
-            .context(
-                "no face index is registered for this model's training data; \
-                 pass --index DATA (a dataset indexed with `fauxto index DATA`)",
-            )?,
+    let (data_dir, index) = match &args.index {
+        Some(dir) => (dir.clone(), open_index(dir)?),
+        None => training_index(&model).context(
+            "no face index is registered for this model's training data; \
+             pass --index DATA (a dataset indexed with `fauxto index DATA`)",
+        )?,
     };
-    let index = open_index(&data_dir)?;
     let guard = IdentityGuard::from_index(&index, args.threshold);
     ensure_dir(&args.out)?;
 
@@ -93,7 +87,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
         .collect();
     matches.sort_by(|a, b| a.2.total_cmp(&b.2));
     let distances: Vec<f64> = matches.iter().map(|m| m.2 as f64).collect();
-    let within = matches.iter().filter(|m| m.2 < args.threshold).count();
+    let within = checks.iter().filter(|c| c.reproduces_training_face).count();
     let detected = checks.iter().filter(|c| c.detected).count();
 
     let (bins, range) = (30, (0.0, 1.5));
@@ -120,8 +114,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
     );
     chart::save_png(&plot, &args.out.join("distances.png"))?;
 
-    let data = PackedDataset::open(&data_dir)
-        .with_context(|| format!("cannot open dataset {}", data_dir.display()))?;
+    let data = open_dataset(&data_dir)?;
     let shown: Vec<_> = matches.iter().take(args.pairs).collect();
     let mut panels = Vec::new();
     let mut captions = Vec::new();

@@ -6,13 +6,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::backend::Backend;
 use clap::Args;
-use fauxto_data::PackedDataset;
 use fauxto_face::{FaceStatus, IndexHeader, IndexWriter};
 
-use super::faces::{analyzer, dataset_frames, records_of, register_index, DetectionArgs};
+use super::faces::{
+    analyzer, dataset_frames, open_dataset, records_of, register_index, DetectionArgs,
+};
 use crate::backend::DeviceKind;
 use crate::on_device;
 use crate::progress;
@@ -41,8 +42,7 @@ pub fn run(args: &IndexArgs) -> Result<()> {
 }
 
 fn run_on<B: Backend>(device: &B::Device, args: &IndexArgs) -> Result<()> {
-    let data = PackedDataset::open(&args.data)
-        .with_context(|| format!("cannot open dataset {}", args.data.display()))?;
+    let data = open_dataset(&args.data)?;
     let header = IndexHeader::new(
         data.manifest_digest(),
         &data.manifest().merkle_root,

@@ -11,7 +11,7 @@ use fauxto_face::{AnalyzeOptions, FaceAnalyzer, GuardCheck, IdentityGuard, DEFAU
 use fauxto_nn::model_file::ModelFile;
 use image::DynamicImage;
 
-use super::faces::{analyzer, open_index, registered_index};
+use super::faces::{analyzer, open_index, training_index};
 
 #[derive(Debug, Clone, Args)]
 pub struct GuardArgs {
@@ -48,21 +48,13 @@ impl<B: Backend> ActiveGuard<B> {
         if args.no_guard {
             return Ok(None);
         }
-        let dir = match &args.guard {
-            Some(dir) => dir.clone(),
-            None => {
-                let root = model
-                    .info
-                    .training_data
-                    .as_ref()
-                    .map(|t| t.manifest_root.as_str());
-                match root.and_then(registered_index) {
-                    Some(dir) => dir,
-                    None => return Ok(None),
-                }
-            }
+        let (dir, index) = match &args.guard {
+            Some(dir) => (dir.clone(), open_index(dir)?),
+            None => match training_index(model) {
+                Some(found) => found,
+                None => return Ok(None),
+            },
         };
-        let index = open_index(&dir)?;
         let guard = IdentityGuard::from_index(&index, args.guard_threshold);
         if guard.is_empty() {
             anyhow::bail!("the face index in {} holds no faces", dir.display());

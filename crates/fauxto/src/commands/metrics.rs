@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_face::index::DESCRIPTOR_DIM;
-use fauxto_face::metrics::{precision_recall, Descriptors, FaceSpaceMetrics, DEFAULT_NEIGHBOURS};
-use fauxto_face::FaceStatus;
+use fauxto_face::metrics::{Descriptors, FaceSpaceMetrics};
+use fauxto_face::{FaceRecord, FaceStatus};
 use fauxto_nn::model_file::{card_path, write_atomic};
 use serde_json::json;
 
-use super::faces::{analyze_aligned, analyzer, open_index, DetectionArgs, SampleArgs};
+use super::faces::{open_index, DetectionArgs, SampleArgs};
 use crate::backend::DeviceKind;
 use crate::on_device;
 
@@ -46,48 +46,16 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
 fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
     let (model_path, model) = args.sample.model()?;
     let index = open_index(&args.data)?;
-    let real: Vec<f32> = index
-        .records
-        .iter()
-        .filter(|r| r.status != FaceStatus::Missing)
-        .flat_map(|r| r.descriptor.iter().copied())
-        .collect();
-    let batch = args.detection.batch as usize;
-    let (seeds, images) = args
-        .sample
-        .generate::<B>(device, &model, batch, args.json)?;
-    let analyzer = analyzer::<B>(device)?;
-    let generated = analyze_aligned(
-        &analyzer,
-        &images,
-        &args.detection.aligned_options(),
-        args.json,
-    );
-    let fake: Vec<f32> = generated
-        .iter()
-        .filter(|r| r.status != FaceStatus::Missing)
-        .flat_map(|r| r.descriptor.iter().copied())
-        .collect();
-    let real_set = Descriptors::new(&real, DESCRIPTOR_DIM)?;
-    let fake_set = Descriptors::new(&fake, DESCRIPTOR_DIM)?;
-    let mut metrics =
-        FaceSpaceMetrics::compute(real_set, fake_set).context("face-space metrics")?;
-    // k-NN manifolds depend on sample size: precision and recall compare equal numbers of
-    // faces (Kynkäänniemi et al. 2019), the training faces evenly spaced over the index.
-    let (n_real, n_fake) = (real_set.len(), fake_set.len());
-    let pr_real: Vec<f32> = if n_real > n_fake {
-        (0..n_fake)
-            .flat_map(|i| real_set.row(i * n_real / n_fake).iter().copied())
-            .collect()
-    } else {
-        real.clone()
-    };
-    let pr = precision_recall(
-        Descriptors::new(&pr_real, DESCRIPTOR_DIM)?,
-        fake_set,
-        DEFAULT_NEIGHBOURS,
-    )?;
-    (metrics.precision, metrics.recall) = (pr.precision, pr.recall);
+    let real = descriptors(&index.records);
+    let (seeds, generated) =
+        args.sample
+            .generate_records::<B>(device, &model, &args.detection, args.json)?;
+    let fake = descriptors(&generated);
+    let metrics = FaceSpaceMetrics::compute_balanced(
+        Descriptors::new(&real, DESCRIPTOR_DIM)?,
+        Descriptors::new(&fake, DESCRIPTOR_DIM)?,
+    )
+    .context("face-space metrics")?;
     let report = json!({
         "model": model_path,
         "model_sha256": model.sha256,
@@ -122,6 +90,15 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The descriptors of the records that have one, row after row.
+fn descriptors(records: &[FaceRecord]) -> Vec<f32> {
+    records
+        .iter()
+        .filter(|r| r.status != FaceStatus::Missing)
+        .flat_map(|r| r.descriptor.iter().copied())
+        .collect()
 }
 
 fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64, seeds: &[u32]) -> String {

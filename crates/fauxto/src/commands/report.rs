@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::backend::Backend;
 use clap::{Args, Subcommand};
 use fauxto_data::PackedDataset;
@@ -13,7 +13,7 @@ use fauxto_face::dense_net::EXPRESSIONS;
 use fauxto_face::{FaceRecord, FaceStatus, Facing, Gender};
 use serde_json::json;
 
-use super::faces::{analyze_aligned, analyzer, open_index, DetectionArgs, SampleArgs};
+use super::faces::{open_dataset, open_index, DetectionArgs, SampleArgs};
 use crate::backend::DeviceKind;
 use crate::chart::{self, BarChart, Series};
 use crate::images::ensure_dir;
@@ -165,21 +165,12 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 
 fn diversity<B: Backend>(device: &B::Device, args: &DiversityArgs) -> Result<()> {
     let (model_path, model) = args.sample.model()?;
-    let data = PackedDataset::open(&args.data)
-        .with_context(|| format!("cannot open dataset {}", args.data.display()))?;
+    let data = open_dataset(&args.data)?;
     let index = open_index(&args.data)?;
     ensure_dir(&args.out)?;
-    let batch = args.detection.batch as usize;
-    let (seeds, images) = args
-        .sample
-        .generate::<B>(device, &model, batch, args.json)?;
-    let analyzer = analyzer::<B>(device)?;
-    let generated = analyze_aligned(
-        &analyzer,
-        &images,
-        &args.detection.aligned_options(),
-        args.json,
-    );
+    let (seeds, generated) =
+        args.sample
+            .generate_records::<B>(device, &model, &args.detection, args.json)?;
 
     let gen = Tally::of_records(&generated);
     let train = Tally::of_records(&index.records);
