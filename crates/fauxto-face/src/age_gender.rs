@@ -9,7 +9,8 @@ use burn::tensor::module::avg_pool2d;
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::FaceError;
-use crate::tf_ops::{bias_vector, conv_same, hwio_to_oihw, max_pool_same, SeparableConv};
+use crate::pool::max_pool_same;
+use crate::tf_ops::{bias_vector, conv_same, hwio_to_oihw, SeparableConv};
 use crate::weights::WeightMap;
 
 /// Input side of the network.

@@ -11,7 +11,8 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::Tensor;
 
 use crate::error::FaceError;
-use crate::tf_ops::{bias_vector, hwio_to_oihw, max_pool_same, SeparableConv};
+use crate::pool::max_pool_same;
+use crate::tf_ops::{bias_vector, hwio_to_oihw, SeparableConv};
 use crate::weights::WeightMap;
 
 /// Per-channel RGB means subtracted before dividing by 255 (detector only).

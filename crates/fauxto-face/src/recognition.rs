@@ -12,11 +12,13 @@
 //! once on load.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
+use burn::tensor::module::{avg_pool2d, conv2d};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{activation::relu, Tensor, TensorData};
 
 use crate::error::FaceError;
+use crate::im2col::{conv_unfolded, Windows};
+use crate::pool::{max_pool, Padding};
 use crate::tf_ops::{bias_vector, hwio_to_oihw};
 use crate::weights::WeightMap;
 
@@ -60,14 +62,29 @@ impl<B: Backend> ConvLayer<B> {
 
     /// `stride` 1 pads to keep the size ("same"); stride 2 pads nothing ("valid").
     fn forward(&self, x: Tensor<B, 4>, stride: usize, relu_after: bool) -> Tensor<B, 4> {
+        let [_, c, h, w] = x.dims();
         let k = self.filters.dims()[2];
         let pad = if stride == 1 { k / 2 } else { 0 };
-        let y = conv2d(
-            x,
-            self.filters.clone(),
-            Some(self.shift.clone()),
-            ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1),
-        );
+        let y = if c <= 4 {
+            // The colour input layer (see `im2col`).
+            let win = Windows {
+                k,
+                stride,
+                before: [pad, pad],
+                out: [
+                    (h + 2 * pad - k) / stride + 1,
+                    (w + 2 * pad - k) / stride + 1,
+                ],
+            };
+            conv_unfolded(x, &self.filters, Some(&self.shift), win)
+        } else {
+            conv2d(
+                x,
+                self.filters.clone(),
+                Some(self.shift.clone()),
+                ConvOptions::new([stride, stride], [pad, pad], [1, 1], 1),
+            )
+        };
         if relu_after {
             relu(y)
         } else {
@@ -168,7 +185,7 @@ impl<B: Backend> RecognitionNet<B> {
     /// x: [N, 3, 150, 150], already `(rgb − MEAN_RGB) / 255` → descriptors [N, 128].
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 2> {
         let x = self.stem.forward(x, 2, true);
-        let mut x = max_pool2d(x, [3, 3], [2, 2], [0, 0], [1, 1], false);
+        let mut x = max_pool(x, 3, 2, Padding::Valid);
         for block in &self.blocks {
             x = block.forward(x);
         }
