@@ -48,7 +48,7 @@ gen_flags=()
 if [ "$N_GENERATED" -gt 0 ]; then
     if [ -n "${MODEL:-}" ]; then
         "$FAUXTO" generate --model "$MODEL" --seeds "1000-$((1000 + N_GENERATED - 1))" \
-            --device "$DEVICE" --out "$work/generated" >/dev/null
+            --device "$DEVICE" --no-watermark --no-credentials --out "$work/generated" >/dev/null
         gen_flags=(--generated "$work/generated" --n-generated "$N_GENERATED")
     else
         echo "note: no model (set MODEL, or train runs/demo64); skipping the generated images" >&2

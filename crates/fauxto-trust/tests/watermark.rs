@@ -50,43 +50,55 @@ fn survives_jpeg_resizing_and_crops_at_256() {
     let key = Key::from_passphrase("test key");
     for (name, ok) in recovered(&faces, &key) {
         eprintln!("256²: {name}: {ok}/8");
-        let needed = if name.starts_with("jpeg50") || name.ends_with("jpeg75") {
-            7
-        } else {
-            8
-        };
-        assert!(
-            ok >= needed,
-            "{name}: payload recovered from {ok}/8 faces, need {needed}"
-        );
+        assert_eq!(ok, 8, "{name}: payload recovered from {ok}/8 faces");
     }
 }
 
 #[test]
-fn reads_most_native_128_faces_without_attack() {
+fn survives_jpeg_resizing_and_crops_at_native_128() {
     let faces = faces_at(16, 128, 3);
     let key = Key::from_passphrase("test key");
-    let results = recovered(&faces, &key);
-    eprintln!("128²: {results:?}");
-    assert!(results[0].1 >= 12, "no attack: {}/16", results[0].1);
+    for (name, ok) in recovered(&faces, &key) {
+        eprintln!("128²: {name}: {ok}/16");
+        assert!(ok >= 15, "{name}: payload recovered from {ok}/16 faces");
+    }
+}
+
+#[test]
+fn survives_jpeg_and_crops_at_64() {
+    let faces = faces_at(16, 64, 5);
+    let key = Key::from_passphrase("test key");
+    for (name, ok) in recovered(&faces, &key) {
+        eprintln!("64²: {name}: {ok}/16");
+        // Halving a 64-pixel image leaves 2-pixel chips: the one attack with a lower bar.
+        let needed = if name.contains("resize") { 12 } else { 15 };
+        assert!(
+            ok >= needed,
+            "{name}: payload recovered from {ok}/16 faces, need {needed}"
+        );
+    }
 }
 
 #[test]
 fn wrong_key_and_unmarked_images_read_as_no_watermark() {
     let key = Key::from_passphrase("right");
     let other = Key::from_passphrase("wrong");
-    for (i, face) in faces_at(6, 256, 7).iter().enumerate() {
-        let marked = embed(face, &key, payload(i), DEFAULT_PSNR).image;
-        assert_eq!(detect(&marked, &key).payload, Some(payload(i)));
-        let d = detect(&marked, &other);
-        assert!(
-            !d.found && d.payload.is_none(),
-            "face {i} found under the wrong key: {d:?}"
-        );
+    for size in [64, 128, 256] {
+        for (i, face) in faces_at(6, size, 7).iter().enumerate() {
+            let marked = embed(face, &key, payload(i), DEFAULT_PSNR).image;
+            assert_eq!(detect(&marked, &key).payload, Some(payload(i)));
+            let d = detect(&marked, &other);
+            assert!(
+                !d.found && d.payload.is_none(),
+                "{size}²: face {i} found under the wrong key: {d:?}"
+            );
+        }
     }
     for face in common::faces(60, 97, 11) {
-        let d = detect(&face, &key);
-        assert!(!d.found, "an unmarked face reads as marked: {d:?}");
+        for img in [resize(&face, 64, 64, FilterType::CatmullRom), face] {
+            let d = detect(&img, &key);
+            assert!(!d.found, "an unmarked face reads as marked: {d:?}");
+        }
     }
 }
 

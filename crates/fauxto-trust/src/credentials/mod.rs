@@ -23,7 +23,7 @@ pub const DIGITAL_CAPTURE: &str = "http://cv.iptc.org/newscodes/digitalsourcetyp
 /// Label of fauxto's own assertion.
 pub const GENERATION_LABEL: &str = "org.fauxto.generation";
 /// The soft-binding algorithm name of fauxto's watermark.
-pub const WATERMARK_ALG: &str = "org.fauxto.watermark.1";
+pub const WATERMARK_ALG: &str = "org.fauxto.watermark.2";
 
 /// MIME type of an image file by its extension (the formats fauxto writes and signs).
 pub fn mime_for(path: &std::path::Path) -> Option<&'static str> {

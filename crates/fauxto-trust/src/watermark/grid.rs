@@ -1,33 +1,29 @@
-//! The detector's statistic: luma averaged over chips, high-pass filtered on the chip grid,
-//! and all tiles folded onto one. Embedding uses the same statistic to cancel the image's own
-//! contribution (improved spread spectrum).
+//! The chip grid: luma averaged over `chip` x `chip` blocks from a given pixel phase, and the
+//! chips' phasors (see `qim`) summed over all copies of the tile.
 
 use super::layout::{TILE, TILE_CHIPS};
 use super::luma::Plane;
+use super::qim::phasor;
 
-/// The folded tile: per tile chip, the mean high-passed chip value over all whole tiles'
-/// chips at that position.
-pub struct Folded {
-    pub chips: [f32; TILE_CHIPS],
+/// Chip means on a grid of `cols` x `rows` whole chips whose first chip starts at pixel
+/// (px, py).
+pub struct ChipGrid {
+    pub cols: usize,
+    pub rows: usize,
+    pub means: Vec<f32>,
 }
 
-/// Where tile chip `index` lies in a folded grid whose origin is shifted by (sx, sy) chips.
-pub fn shifted(index: usize, sx: usize, sy: usize) -> usize {
-    let row = (index / TILE + TILE - sy) % TILE;
-    let col = (index % TILE + TILE - sx) % TILE;
-    row * TILE + col
+/// The tile chip of grid chip (`row`, `col`).
+pub fn tile_index(row: usize, col: usize) -> usize {
+    (row % TILE) * TILE + col % TILE
 }
 
-/// Means of `chip` x `chip` blocks on the grid starting at pixel (px, py), high-passed,
-/// folded onto one tile; None when the plane is too small to hold a chip and its neighbours
-/// in either direction.
-pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Option<Folded> {
-    if plane.width < 3 * chip || plane.height < 3 * chip {
-        return None;
-    }
-    let cols = (plane.width - px) / chip;
-    let rows = (plane.height - py) / chip;
-    let mut grid = vec![0f32; rows * cols];
+/// Means of the `chip` x `chip` blocks of `plane` on the grid starting at pixel (px, py).
+pub fn chip_means(plane: &Plane, chip: usize, px: usize, py: usize) -> ChipGrid {
+    let cols = plane.width.saturating_sub(px) / chip;
+    let rows = plane.height.saturating_sub(py) / chip;
+    let mut means = vec![0f32; rows * cols];
+    let area = (chip * chip) as f32;
     for r in 0..rows {
         for c in 0..cols {
             let mut s = 0f32;
@@ -35,48 +31,54 @@ pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Option<Folded> 
                 let row = (py + r * chip + dy) * plane.width + px + c * chip;
                 s += plane.data[row..row + chip].iter().sum::<f32>();
             }
-            grid[r * cols + c] = s / (chip * chip) as f32;
+            means[r * cols + c] = s / area;
         }
     }
-    let smooth = box_mean(&grid, cols, rows, 1);
-    let mut sum = [0f32; TILE_CHIPS];
-    let mut count = [0u32; TILE_CHIPS];
-    for r in 0..rows {
-        for c in 0..cols {
-            let t = (r % TILE) * TILE + c % TILE;
-            sum[t] += grid[r * cols + c] - smooth[r * cols + c];
-            count[t] += 1;
-        }
-    }
-    let mut chips = [0f32; TILE_CHIPS];
-    for t in 0..TILE_CHIPS {
-        if count[t] > 0 {
-            chips[t] = sum[t] / count[t] as f32;
-        }
-    }
-    Some(Folded { chips })
+    ChipGrid { cols, rows, means }
 }
 
-/// Mean over the (2r+1)² window, clipped to the image.
-pub fn box_mean(v: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
-    // Summed-area table with a zero row and column in front.
-    let mut sat = vec![0f64; (w + 1) * (h + 1)];
-    for y in 0..h {
-        let mut row = 0f64;
-        for x in 0..w {
-            row += v[y * w + x] as f64;
-            sat[(y + 1) * (w + 1) + x + 1] = sat[y * (w + 1) + x + 1] + row;
+/// The folded tile: per tile chip, the sum of its copies' phasors and how many copies there
+/// were (a tile chip no whole chip of the image fell on reads as an erasure).
+pub struct Folded {
+    pub re: [f32; TILE_CHIPS],
+    pub im: [f32; TILE_CHIPS],
+    pub count: [u32; TILE_CHIPS],
+}
+
+impl Folded {
+    /// The summed phasor at tile chip `t`.
+    pub fn at(&self, t: usize) -> (f32, f32) {
+        (self.re[t], self.im[t])
+    }
+}
+
+/// Sums the phasors of all copies of each tile chip; None when not one whole tile fits.
+pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Option<Folded> {
+    let grid = chip_means(plane, chip, px, py);
+    // Less than most of a tile leaves too few chips to synchronise on.
+    if grid.cols * grid.rows < TILE_CHIPS / 2 {
+        return None;
+    }
+    let mut folded = Folded {
+        re: [0.0; TILE_CHIPS],
+        im: [0.0; TILE_CHIPS],
+        count: [0; TILE_CHIPS],
+    };
+    for r in 0..grid.rows {
+        for c in 0..grid.cols {
+            let t = tile_index(r, c);
+            let (re, im) = phasor(grid.means[r * grid.cols + c]);
+            folded.re[t] += re;
+            folded.im[t] += im;
+            folded.count[t] += 1;
         }
     }
-    let mut out = vec![0f32; w * h];
-    for y in 0..h {
-        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
-        for x in 0..w {
-            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
-            let s = sat[y1 * (w + 1) + x1] - sat[y0 * (w + 1) + x1] - sat[y1 * (w + 1) + x0]
-                + sat[y0 * (w + 1) + x0];
-            out[y * w + x] = (s / ((y1 - y0) * (x1 - x0)) as f64) as f32;
-        }
-    }
-    out
+    Some(folded)
+}
+
+/// Where tile chip `index` lies in a folded grid whose origin is shifted by (sx, sy) chips.
+pub fn shifted(index: usize, sx: usize, sy: usize) -> usize {
+    let row = (index / TILE + TILE - sy) % TILE;
+    let col = (index % TILE + TILE - sx) % TILE;
+    row * TILE + col
 }

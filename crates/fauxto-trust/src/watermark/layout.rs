@@ -1,21 +1,24 @@
 //! Where the watermark's chips lie in a tile, derived from the key.
 //!
 //! The watermark is a tile of [`TILE`] x [`TILE`] chips, each chip a `chip` x `chip`
-//! block of pixels (see [`chip_size`]) carrying +a or -a in luma, repeated over the whole image. A key-derived
-//! permutation assigns [`SYNC_CHIPS`] chips to a known synchronisation pattern (which finds
-//! the tile's position after cropping) and the rest to the coded message bits; every chip
-//! also gets a key-derived sign (spreading), so without the key the pattern is noise.
+//! block of pixels (see [`chip_size`]) whose mean luma carries one bit by dither modulation
+//! (see `qim`), repeated over the whole image. A key-derived permutation assigns
+//! [`SYNC_CHIPS`] chips to a known synchronisation pattern (all zero bits, which finds the
+//! tile's position after cropping) and the rest to the coded message bits; every chip also
+//! gets a key-derived dither, so without the key the lattice is unknown.
 
 use sha2::{Digest, Sha256};
 
 use super::code::{RATE_INV, TAIL};
 
-/// Pixels per chip side, by image size: 2 below [`LARGE_IMAGE`] pixels on the short side
-/// (more tiles to average over on small images), 4 from there (coarser chips survive JPEG
-/// better when there is room for them). The detector tries both.
-pub const CHIP_SIZES: [usize; 2] = [2, 4];
-/// The short side from which chips are 4 pixels.
-pub const LARGE_IMAGE: usize = 384;
+/// Pixels per chip side, by image size (see [`chip_size`]); the detector tries both.
+///
+/// Chips of 4 pixels and more live at low spatial frequencies, which JPEG quantizes finely and
+/// halving the size keeps (a 2-pixel chip loses most of its mean to the resampling filter's
+/// neighbours); larger chips suit large images, which are resized more.
+pub const CHIP_SIZES: [usize; 2] = [4, 8];
+/// The short side from which chips are 8 pixels.
+pub const LARGE_IMAGE: usize = 512;
 
 /// The chip size embedding uses on a `width` x `height` image.
 pub fn chip_size(width: usize, height: usize) -> usize {
@@ -26,7 +29,7 @@ pub fn chip_size(width: usize, height: usize) -> usize {
     }
 }
 
-/// Chips per tile side: a tile is `chip * TILE` pixels square (32 or 64).
+/// Chips per tile side: a tile is `chip * TILE` pixels square.
 pub const TILE: usize = 16;
 /// Chips per tile.
 pub const TILE_CHIPS: usize = TILE * TILE;
@@ -59,24 +62,25 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// One chip of the tile: its index (`row * TILE + col`) and its spreading sign.
+/// One chip of the tile: its index (`row * TILE + col`) and its dither (a fraction of the
+/// quantizer step, in 0..1).
 #[derive(Clone, Copy, Debug)]
 pub struct Chip {
     pub index: usize,
-    pub sign: f32,
+    pub dither: f32,
 }
 
 /// The key's tile layout.
 #[derive(Clone, Debug)]
 pub struct Layout {
-    /// The synchronisation chips (their value is their sign).
+    /// The synchronisation chips (they carry bit 0).
     pub sync: Vec<Chip>,
-    /// The chip of each coded bit, in code order (value: sign times +-1 for bit 1 / 0).
+    /// The chip of each coded bit, in code order.
     pub data: Vec<Chip>,
 }
 
 impl Layout {
-    /// The layout of `key`: a Fisher-Yates shuffle of the tile's chips and a sign per chip,
+    /// The layout of `key`: a Fisher-Yates shuffle of the tile's chips and a dither per chip,
     /// drawn from SplitMix64 seeded with the key.
     pub fn new(key: &Key) -> Self {
         let mut rng = SplitMix64::new(&key.0);
@@ -89,7 +93,7 @@ impl Layout {
             .into_iter()
             .map(|index| Chip {
                 index,
-                sign: if rng.next() >> 63 == 1 { 1.0 } else { -1.0 },
+                dither: (rng.next() >> 40) as f32 / (1u64 << 24) as f32,
             })
             .collect();
         let (sync, data) = chips.split_at(SYNC_CHIPS);
@@ -99,15 +103,15 @@ impl Layout {
         }
     }
 
-    /// The tile's chip values (+-1) for the coded bits `coded`.
-    pub fn tile(&self, coded: &[u8]) -> [f32; TILE_CHIPS] {
+    /// Per tile chip, its dither and the bit it carries, for the coded bits `coded`.
+    pub fn tile(&self, coded: &[u8]) -> [(f32, u8); TILE_CHIPS] {
         assert_eq!(coded.len(), self.data.len());
-        let mut tile = [0f32; TILE_CHIPS];
+        let mut tile = [(0f32, 0u8); TILE_CHIPS];
         for chip in &self.sync {
-            tile[chip.index] = chip.sign;
+            tile[chip.index] = (chip.dither, 0);
         }
         for (chip, &bit) in self.data.iter().zip(coded) {
-            tile[chip.index] = if bit == 1 { chip.sign } else { -chip.sign };
+            tile[chip.index] = (chip.dither, bit);
         }
         tile
     }
@@ -119,7 +123,7 @@ struct SplitMix64(u64);
 impl SplitMix64 {
     fn new(key: &[u8; 32]) -> Self {
         let mut h = Sha256::new();
-        h.update(b"fauxto-watermark-layout-v1\0");
+        h.update(b"fauxto-watermark-layout-v2\0");
         h.update(key);
         let d = h.finalize();
         SplitMix64(u64::from_le_bytes(d[..8].try_into().unwrap()))

@@ -1,15 +1,16 @@
 //! An invisible watermark carrying a 48-bit payload in the luma of an image.
 //!
-//! Spread-spectrum embedding on a periodic tile (the approach of Kutter, Jordan and Bossen,
-//! "Digital watermarking of colour images using amplitude modulation", 1998, and of
-//! Kalker et al.'s tiled watermarks for video): a tile of 16x16 chips of 2x2 pixels (4x4 on
-//! images of 384 pixels and more), each
-//! +-1 under a key-derived spreading sign, repeated over the image and added to the luma.
-//! 116 chips hold a synchronisation pattern; 140 hold the payload and its CRC-16 under a
-//! rate-1/2 convolutional code. Chips are small blocks, whose means JPEG and resizing keep;
-//! embedding puts into each chip just what the detector needs to read it (informed
-//! embedding, see `embed`); the period makes cropping a cyclic shift of the tile, which the
-//! detector finds by exhaustive search; a few resampling factors undo crop-and-enlarge.
+//! A tile of 16x16 chips, each a block of 4x4 pixels (8x8 on images of 512 pixels and more),
+//! is repeated over the image (periodic tiling in the manner of Kalker et al.'s watermarks for
+//! video, which makes a crop a cyclic shift of the tile). Each chip's mean luma carries one
+//! bit by dither modulation (Chen and Wornell's quantization index modulation, see `qim`), so
+//! the image itself does not interfere with the message: 116 chips hold a synchronisation
+//! pattern, 140 the payload and its CRC-16 under a rate-1/2 convolutional code. Chip means
+//! are low spatial frequencies, which JPEG and resizing keep; every copy of a chip is
+//! quantized on its own, so copies a crop removes take nothing from the rest. The detector
+//! reads chip means as phasors, sums the copies, finds the tile's shift, sub-chip phase and
+//! scale by exhaustive search, and accepts a mark only with a high synchronisation z-score
+//! and a valid CRC.
 //!
 //! ```
 //! use fauxto_trust::watermark::{detect, embed, Key, Payload, DEFAULT_PSNR};
@@ -26,6 +27,7 @@ mod embed;
 mod grid;
 mod layout;
 mod luma;
+mod qim;
 
 pub use detect::{detect, Detection, SCALES, Z_THRESHOLD};
 pub use embed::{embed, Marked, DEFAULT_PSNR};

@@ -72,7 +72,16 @@ fn crop_and_resize(img: &RgbImage) -> RgbImage {
     imageops::resize(&crop(img, 0.9, true), w, h, FilterType::CatmullRom)
 }
 
-pub const ATTACKS: [Attack; 9] = [
+/// Every channel `delta` brighter (or darker), saturating.
+pub fn brighten(img: &RgbImage, delta: i16) -> RgbImage {
+    let mut out = img.clone();
+    for v in out.iter_mut() {
+        *v = (*v as i16 + delta).clamp(0, 255) as u8;
+    }
+    out
+}
+
+pub const ATTACKS: [Attack; 10] = [
     ("none", |i| i.clone()),
     ("jpeg90", |i| jpeg(i, 90)),
     ("jpeg75", |i| jpeg(i, 75)),
@@ -82,4 +91,5 @@ pub const ATTACKS: [Attack; 9] = [
     ("crop10-corner", |i| crop(i, 0.9, false)),
     ("crop10+resize", crop_and_resize),
     ("crop10+jpeg75", |i| jpeg(&crop(i, 0.9, true), 75)),
+    ("brighter5+jpeg75", |i| jpeg(&brighten(i, 5), 75)),
 ];
