@@ -234,7 +234,11 @@ mod tests {
                     .wrapping_add(1_442_695_040_888_963_407);
                 // Mid-tone pixels on most chips, the whole range (clipped moves) on every
                 // fourth.
-                let (low, span) = if seed.is_multiple_of(4) { (0, 256) } else { (60, 80) };
+                let (low, span) = if seed.is_multiple_of(4) {
+                    (0, 256)
+                } else {
+                    (60, 80)
+                };
                 let min = low + (state >> 33) % span;
                 let max = (min + (state >> 41) % 60).min(255);
                 (-(min as i32), 255 - max as i32)
