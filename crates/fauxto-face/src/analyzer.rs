@@ -23,6 +23,7 @@ use crate::embedded::Network;
 use crate::error::FaceError;
 use crate::frame::{batch_tensor, Frame};
 use crate::geometry::{PixelRect, Point, Rect};
+use crate::host::on_cpu;
 use crate::landmarks::Landmarks68;
 use crate::pose::{Facing, HeadPose};
 use crate::recognition::{RecognitionNet, MEAN_RGB as FACE_MEAN};
@@ -137,6 +138,8 @@ pub struct FaceAnalyzer<B: Backend> {
     age_gender: AgeGenderNet<B>,
     recognition: RecognitionNet<B>,
     device: B::Device,
+    /// Split batches among CPU threads (see [`split_run`]): on the CPU backend only.
+    split: bool,
 }
 
 /// A face on its way through the pipeline.
@@ -159,6 +162,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             age_gender: AgeGenderNet::load(&Network::AgeGender.weights()?, device)?,
             recognition: RecognitionNet::load(&Network::Recognition.weights()?, device)?,
             device: device.clone(),
+            split: on_cpu::<B>(device),
         })
     }
 
@@ -186,7 +190,7 @@ impl<B: Backend> FaceAnalyzer<B> {
         for (size, members) in by_size {
             for chunk in members.chunks(options.batch.max(1)) {
                 let frames: Vec<Frame> = chunk.iter().map(|&i| framed[i].clone()).collect();
-                let grid = split_run(&frames, |part| {
+                let grid = split_run(&frames, self.split, |part| {
                     let x = batch_tensor::<B>(part, size, false, DETECTOR_MEAN, &self.device);
                     flat(self.detector.forward(x))
                 });
@@ -277,7 +281,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             started = Instant::now();
         };
         let crops: Vec<Frame> = faces.iter().map(|p| framed[p.image].crop(p.crop)).collect();
-        let raw = split_run(&crops, |part| {
+        let raw = split_run(&crops, self.split, |part| {
             flat(self.landmarks.forward(self.face_batch(part, 112)))
         });
         let landmarks: Vec<Landmarks68> = faces
@@ -303,7 +307,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             .map(|(p, l)| framed[p.image].crop(clip(p, l.aligned_rect())))
             .collect();
         // Per face: age, p(male), p(female).
-        let age_gender = split_run(&aligned, |part| {
+        let age_gender = split_run(&aligned, self.split, |part| {
             let out = self.age_gender.forward(self.face_batch(part, 112));
             let n = part.len();
             flat(Tensor::cat(
@@ -312,7 +316,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             ))
         });
         lap(&mut times.age_gender);
-        let expressions = split_run(&aligned, |part| {
+        let expressions = split_run(&aligned, self.split, |part| {
             flat(self.expression.probabilities(self.face_batch(part, 112)))
         });
         lap(&mut times.expression);
@@ -322,7 +326,7 @@ impl<B: Backend> FaceAnalyzer<B> {
             .zip(&landmarks)
             .map(|(p, l)| framed[p.image].crop(clip(p, l.dlib_rect(p.crop.width, p.crop.height))))
             .collect();
-        let descriptors = split_run(&dlib, |part| {
+        let descriptors = split_run(&dlib, self.split, |part| {
             flat(self.recognition.forward(self.face_batch(part, 150)))
         });
         lap(&mut times.descriptor);
@@ -360,16 +364,20 @@ impl<B: Backend> FaceAnalyzer<B> {
 }
 
 /// Runs `net` on `items` split into one part per thread of rayon's pool, the parts
-/// concurrently, and concatenates their outputs in order.
+/// concurrently, and concatenates their outputs in order (with `split` false, on the whole
+/// batch at once).
 ///
 /// On burn's CPU backend every operation spreads over all threads by itself, but the
 /// networks' small operations scale poorly that way: running independent parts of the batch
 /// side by side, each operation then mostly on one thread, made the age/gender and
-/// expression networks about 1.6–2.4x faster on 2 cores than one batch spread operation by
-/// operation (`bench/faces.sh`).
-fn split_run<T: Sync>(items: &[T], net: impl Fn(&[T]) -> Vec<f32> + Sync) -> Vec<f32> {
+/// expression networks about 1.6x faster on 2 cores than one batch spread operation by
+/// operation (`bench/faces.sh`). On other backends (a GPU) the batch runs whole.
+fn split_run<T: Sync>(items: &[T], split: bool, net: impl Fn(&[T]) -> Vec<f32> + Sync) -> Vec<f32> {
     if items.is_empty() {
         return Vec::new();
+    }
+    if !split {
+        return net(items);
     }
     let part = items.len().div_ceil(rayon::current_num_threads().max(1));
     items.par_chunks(part).map(&net).flatten_iter().collect()
@@ -390,4 +398,26 @@ fn shift_face(mut face: Face, dx: f64, dy: f64) -> Face {
         p.y += dy;
     }
     face
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_run;
+
+    #[test]
+    fn split_runs_keep_the_order_of_the_batch() {
+        let items: Vec<u32> = (0..37).collect();
+        // A "network" with two outputs per item, as the age/gender packing has three.
+        let net = |part: &[u32]| -> Vec<f32> {
+            part.iter().flat_map(|&i| [i as f32, -(i as f32)]).collect()
+        };
+        let expected: Vec<f32> = items
+            .iter()
+            .flat_map(|&i| [i as f32, -(i as f32)])
+            .collect();
+        for split in [true, false] {
+            assert_eq!(split_run(&items, split, net), expected);
+        }
+        assert!(split_run(&items[..0], true, net).is_empty());
+    }
 }

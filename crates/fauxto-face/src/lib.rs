@@ -30,6 +30,7 @@ pub mod error;
 pub mod frame;
 pub mod geometry;
 pub mod guard;
+pub mod host;
 pub mod im2col;
 pub mod index;
 pub mod landmarks;

@@ -11,8 +11,12 @@
 //! the input once. Inference only: there is no gradient.
 
 use burn::tensor::backend::Backend;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::PadMode;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
+
+use crate::host::on_cpu;
 
 /// Window `[start, end)` of output position `o` along an axis, clipped to `0..size`.
 fn window(o: usize, stride: usize, before: usize, k: usize, size: usize) -> (usize, usize) {
@@ -103,7 +107,8 @@ pub fn max_pool_nchw(
 
 /// `tf.maxPool(x, k, stride, padding)` on a float tensor `[N, C, H, W]`.
 ///
-/// The tensor's values are pooled on the host (a move, not a copy, on burn's CPU backend).
+/// On burn's CPU backend the values are pooled where they are (the tensor is moved, not
+/// copied); on other backends burn's own pooling runs.
 pub fn max_pool<B: Backend>(
     x: Tensor<B, 4>,
     k: usize,
@@ -112,6 +117,17 @@ pub fn max_pool<B: Backend>(
 ) -> Tensor<B, 4> {
     let device = x.device();
     let [n, c, h, w] = x.dims();
+    if !on_cpu::<B>(&device) {
+        let x = match padding {
+            Padding::Valid => x,
+            Padding::Same => {
+                let (top, bottom) = same_pad(h, k, stride);
+                let (left, right) = same_pad(w, k, stride);
+                x.pad((left, right, top, bottom), PadMode::Constant(f32::MIN))
+            }
+        };
+        return max_pool2d(x, [k, k], [stride, stride], [0, 0], [1, 1], false);
+    }
     let data = x.into_data().convert::<f32>();
     let values = data.as_slice::<f32>().expect("converted to f32 just above");
     let (out, [out_h, out_w]) = max_pool_nchw(values, [n, c, h, w], k, stride, padding);

@@ -17,9 +17,10 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{activation::relu, Tensor, TensorData};
 
 use crate::error::FaceError;
+use crate::host::on_cpu;
 use crate::im2col::{conv_unfolded, Windows};
 use crate::pool::{max_pool, Padding};
-use crate::tf_ops::{bias_vector, hwio_to_oihw};
+use crate::tf_ops::{bias_vector, hwio_to_oihw, UNFOLD_MAX_CHANNELS};
 use crate::weights::WeightMap;
 
 /// Input side of the network.
@@ -65,7 +66,7 @@ impl<B: Backend> ConvLayer<B> {
         let [_, c, h, w] = x.dims();
         let k = self.filters.dims()[2];
         let pad = if stride == 1 { k / 2 } else { 0 };
-        let y = if c <= 4 {
+        let y = if c <= UNFOLD_MAX_CHANNELS && on_cpu::<B>(&x.device()) {
             // The colour input layer (see `im2col`).
             let win = Windows {
                 k,

@@ -8,6 +8,7 @@ use burn::tensor::ops::{ConvOptions, PadMode};
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::FaceError;
+use crate::host::on_cpu;
 use crate::im2col::{conv_1x1_strided, conv_unfolded, Windows};
 use crate::pool::same_pad;
 use crate::weights::{Weight, WeightMap};
@@ -57,7 +58,7 @@ fn pad_same<B: Backend>(x: Tensor<B, 4>, k: usize, stride: usize) -> Tensor<B, 4
 
 /// Input channels up to which a full convolution is lowered to a matrix product (the
 /// colour input layers; see `im2col`).
-const UNFOLD_MAX_CHANNELS: usize = 4;
+pub(crate) const UNFOLD_MAX_CHANNELS: usize = 4;
 
 /// `tf.conv2d(x, filters, stride, 'same') + bias` with `groups` groups.
 pub fn conv_same<B: Backend>(
@@ -74,7 +75,7 @@ pub fn conv_same<B: Backend>(
     }
     let (top, bottom) = same_pad(h, k, stride);
     let (left, right) = same_pad(w, k, stride);
-    if groups == 1 && k > 1 && c <= UNFOLD_MAX_CHANNELS {
+    if groups == 1 && k > 1 && c <= UNFOLD_MAX_CHANNELS && on_cpu::<B>(&x.device()) {
         let win = Windows {
             k,
             stride,

@@ -121,6 +121,24 @@ fn degenerate_images_do_not_panic() {
 }
 
 #[test]
+fn images_just_large_enough_are_read() {
+    // At 48x48 the chips of sub-chip phase (0, 0) fill more than half a tile but those of
+    // the other phases do not; the detector must still try phase (0, 0).
+    let key = Key::from_passphrase("k");
+    let faces = faces_at(4, 48, 5);
+    for (i, face) in faces.iter().enumerate() {
+        let marked = embed(face, &key, payload(i), DEFAULT_PSNR);
+        assert_eq!(
+            detect(&marked.image, &key).payload,
+            Some(payload(i)),
+            "face {i}"
+        );
+    }
+    // An empty image has nothing to read.
+    assert!(!detect(&RgbImage::new(0, 0), &key).found);
+}
+
+#[test]
 fn payloads_outside_48_bits_are_refused() {
     assert!(Payload::new(1 << 48).is_none());
     assert!(Payload::from_hex("0123456789abc").is_err());

@@ -51,6 +51,10 @@ pub fn detect(img: &RgbImage, key: &Key) -> Detection {
     let layout = Layout::new(key);
     let y = luma(img);
     let mut best: Option<Detection> = None;
+    if img.width() == 0 || img.height() == 0 {
+        // Nothing to search (and nothing to resample).
+        return no_detection();
+    }
     'search: for &scale in &SCALES {
         let plane = if scale == 1.0 {
             y.clone()
@@ -62,7 +66,7 @@ pub fn detect(img: &RgbImage, key: &Key) -> Detection {
                 continue;
             };
             let found = d.found;
-            if best.as_ref().is_none_or(|b| d.score > b.score) {
+            if found || best.as_ref().is_none_or(|b| d.score > b.score) {
                 best = Some(d);
             }
             if found {
@@ -70,13 +74,18 @@ pub fn detect(img: &RgbImage, key: &Key) -> Detection {
             }
         }
     }
-    best.unwrap_or(Detection {
+    best.unwrap_or_else(no_detection)
+}
+
+/// What an image with nothing to search reads as.
+fn no_detection() -> Detection {
+    Detection {
         found: false,
         payload: None,
         decoded: Payload(0),
         score: 0.0,
         scale: 1.0,
-    })
+    }
 }
 
 /// Candidates decoded per scale, best synchronisation scores first.
@@ -108,7 +117,11 @@ fn detect_at(plane: &Plane, chip: usize, layout: &Layout, scale: f32) -> Option<
     let mut candidates = Vec::with_capacity(chip * chip * TILE * TILE);
     for py in 0..chip {
         for px in 0..chip {
-            let folded = fold(plane, chip, px, py)?;
+            // A phase may have too few chips where phase (0, 0) has enough (an image just
+            // big enough): skip that phase, not the chip size.
+            let Some(folded) = fold(plane, chip, px, py) else {
+                continue;
+            };
             for sy in 0..TILE {
                 for sx in 0..TILE {
                     let (mut sum, mut copies) = ((0f32, 0f32), 0u32);
@@ -135,6 +148,9 @@ fn detect_at(plane: &Plane, chip: usize, layout: &Layout, scale: f32) -> Option<
             }
             folds.push(folded);
         }
+    }
+    if folds.is_empty() {
+        return None;
     }
     let n = candidates.len() as f32;
     let mean = candidates.iter().map(|c| c.score).sum::<f32>() / n;

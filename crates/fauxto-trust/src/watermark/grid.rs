@@ -52,7 +52,7 @@ impl Folded {
     }
 }
 
-/// Sums the phasors of all copies of each tile chip; None when not one whole tile fits.
+/// Sums the phasors of all copies of each tile chip; None when the image holds fewer than half a tile's worth of chips.
 pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Option<Folded> {
     let grid = chip_means(plane, chip, px, py);
     // Less than most of a tile leaves too few chips to synchronise on.

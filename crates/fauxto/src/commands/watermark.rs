@@ -39,8 +39,8 @@ pub struct EmbedArgs {
     #[arg(long, default_value = PUBLIC_WATERMARK_KEY)]
     pub key: String,
     /// Strength as the PSNR of the marked image against the original, in dB (higher is
-    /// fainter and less robust). At full strength the mark costs about 38.4 dB on typical
-    /// photographs; asking for a lower PSNR than that changes nothing.
+    /// fainter and less robust). Lower values strengthen the mark only down to where every
+    /// chip is fully quantized (about 37–38 dB on photographs); below that nothing changes.
     #[arg(long, default_value_t = watermark::DEFAULT_PSNR)]
     pub psnr: f64,
     /// Print one JSON line per image.
