@@ -16,6 +16,17 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{s, Tensor, TensorData};
 use rayon::prelude::*;
 
+use crate::host::on_cpu;
+
+/// Input channels up to which a full convolution is lowered (the colour input layers).
+const MAX_CHANNELS: usize = 4;
+
+/// Whether a full (ungrouped) `k`×`k` convolution of `x` is better lowered here than run by
+/// burn: colour input on the CPU backend (on a GPU the unfolding would cost transfers).
+pub fn lowers_to_matrix_product<B: Backend>(x: &Tensor<B, 4>) -> bool {
+    x.dims()[1] <= MAX_CHANNELS && on_cpu::<B>(&x.device())
+}
+
 /// Where a `k`×`k` window with `stride` starts and how many outputs there are, per axis:
 /// `(padding before, output size)` for height and width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +127,7 @@ pub fn conv_1x1_strided<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_noise::noise;
 
     #[test]
     fn unfolding_places_every_tap() {
@@ -152,13 +164,7 @@ mod tests {
     type B = burn::backend::Flex;
 
     fn random(shape: [usize; 4], seed: u32) -> Tensor<B, 4> {
-        let mut state = seed;
-        let values: Vec<f32> = (0..shape.iter().product::<usize>())
-            .map(|_| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-            })
-            .collect();
+        let values = noise(shape.iter().product(), seed);
         Tensor::from_data(TensorData::new(values, shape), &Default::default())
     }
 

@@ -54,3 +54,18 @@ pub use index::{FaceIndex, FaceRecord, FaceStatus, IndexHeader, IndexWriter};
 pub use pose::{Facing, HeadPose};
 pub use recognition::RecognitionNet;
 pub use weights::WeightMap;
+
+/// Reproducible test inputs.
+#[cfg(test)]
+mod test_noise {
+    /// `len` values in [-0.5, 0.5) from a linear congruential generator seeded with `seed`.
+    pub fn noise(len: usize, seed: u32) -> Vec<f32> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+}

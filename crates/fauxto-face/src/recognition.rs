@@ -17,10 +17,9 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{activation::relu, Tensor, TensorData};
 
 use crate::error::FaceError;
-use crate::host::on_cpu;
-use crate::im2col::{conv_unfolded, Windows};
+use crate::im2col::{conv_unfolded, lowers_to_matrix_product, Windows};
 use crate::pool::{max_pool, Padding};
-use crate::tf_ops::{bias_vector, hwio_to_oihw, UNFOLD_MAX_CHANNELS};
+use crate::tf_ops::{bias_vector, hwio_to_oihw};
 use crate::weights::WeightMap;
 
 /// Input side of the network.
@@ -63,11 +62,10 @@ impl<B: Backend> ConvLayer<B> {
 
     /// `stride` 1 pads to keep the size ("same"); stride 2 pads nothing ("valid").
     fn forward(&self, x: Tensor<B, 4>, stride: usize, relu_after: bool) -> Tensor<B, 4> {
-        let [_, c, h, w] = x.dims();
+        let [_, _, h, w] = x.dims();
         let k = self.filters.dims()[2];
         let pad = if stride == 1 { k / 2 } else { 0 };
-        let y = if c <= UNFOLD_MAX_CHANNELS && on_cpu::<B>(&x.device()) {
-            // The colour input layer (see `im2col`).
+        let y = if lowers_to_matrix_product(&x) {
             let win = Windows {
                 k,
                 stride,

@@ -8,9 +8,7 @@ use burn::tensor::ops::{ConvOptions, PadMode};
 use burn::tensor::{Tensor, TensorData};
 
 use crate::error::FaceError;
-use crate::host::on_cpu;
-use crate::im2col::{conv_1x1_strided, conv_unfolded, Windows};
-use crate::pool::same_pad;
+use crate::im2col::{conv_1x1_strided, conv_unfolded, lowers_to_matrix_product, Windows};
 use crate::weights::{Weight, WeightMap};
 
 /// A TensorFlow filter `[kh, kw, in, out]` as burn's `[out, in, kh, kw]`.
@@ -45,20 +43,28 @@ pub fn bias_vector<B: Backend>(v: &[f32], device: &B::Device) -> Tensor<B, 1> {
     Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
 }
 
-/// Pads `x` with zeros for a `same` window of size `k` and `stride`.
-fn pad_same<B: Backend>(x: Tensor<B, 4>, k: usize, stride: usize) -> Tensor<B, 4> {
+/// Padding `(before, after)` of TensorFlow's `same` for one axis.
+pub(crate) fn same_pad(size: usize, k: usize, stride: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = ((out - 1) * stride + k).saturating_sub(size);
+    (total / 2, total - total / 2)
+}
+
+/// Pads `x` for a `same` window of size `k` and `stride` with `value`.
+pub(crate) fn pad_same<B: Backend>(
+    x: Tensor<B, 4>,
+    k: usize,
+    stride: usize,
+    value: f32,
+) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
     let (top, bottom) = same_pad(h, k, stride);
     let (left, right) = same_pad(w, k, stride);
     if top + bottom + left + right == 0 {
         return x;
     }
-    x.pad((left, right, top, bottom), PadMode::Constant(0.0))
+    x.pad((left, right, top, bottom), PadMode::Constant(value))
 }
-
-/// Input channels up to which a full convolution is lowered to a matrix product (the
-/// colour input layers; see `im2col`).
-pub(crate) const UNFOLD_MAX_CHANNELS: usize = 4;
 
 /// `tf.conv2d(x, filters, stride, 'same') + bias` with `groups` groups.
 pub fn conv_same<B: Backend>(
@@ -69,13 +75,13 @@ pub fn conv_same<B: Backend>(
     groups: usize,
 ) -> Tensor<B, 4> {
     let k = filters.dims()[2];
-    let [_, c, h, w] = x.dims();
+    let [_, _, h, w] = x.dims();
     if groups == 1 && k == 1 && stride > 1 {
         return conv_1x1_strided(x, filters, bias, stride);
     }
     let (top, bottom) = same_pad(h, k, stride);
     let (left, right) = same_pad(w, k, stride);
-    if groups == 1 && k > 1 && c <= UNFOLD_MAX_CHANNELS && on_cpu::<B>(&x.device()) {
+    if groups == 1 && k > 1 && lowers_to_matrix_product(&x) {
         let win = Windows {
             k,
             stride,
@@ -89,7 +95,7 @@ pub fn conv_same<B: Backend>(
     let (x, padding) = if top == bottom && left == right {
         (x, [top, left])
     } else {
-        (pad_same(x, k, stride), [0, 0])
+        (pad_same(x, k, stride, 0.0), [0, 0])
     };
     conv2d(
         x,
@@ -144,5 +150,19 @@ impl<B: Backend> SeparableConv<B> {
         let c = self.depthwise.dims()[0];
         let y = conv_same(x, &self.depthwise, None, stride, c);
         conv_same(y, &self.pointwise, Some(&self.bias), 1, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_pad;
+
+    #[test]
+    fn same_padding_puts_the_odd_pixel_after() {
+        assert_eq!(same_pad(112, 3, 2), (0, 1));
+        assert_eq!(same_pad(56, 3, 2), (0, 1));
+        assert_eq!(same_pad(56, 1, 2), (0, 0));
+        assert_eq!(same_pad(7, 3, 1), (1, 1));
+        assert_eq!(same_pad(7, 3, 2), (1, 1));
     }
 }

@@ -24,9 +24,10 @@ pub const SCALES: [f32; 6] = [1.0, 0.95, 0.9, 0.85, 0.8, 0.5];
 /// The z-score the best synchronisation candidate must reach (besides a valid CRC).
 ///
 /// On unmarked faces at 64 to 256 pixels the best candidate's z has a median of about 5.3 and
-/// a 99th percentile of about 6.7 (a Gumbel tail of scale about 0.27, which puts 8.5 beyond
-/// 1e-5 of images); the CRC-16 divides that by another 2^16 per decoded candidate. Marked
-/// images under the attacks in `tests/common` score above 10.
+/// a 99th percentile of about 6.7 (a Gumbel tail of scale about 0.27, which puts 8.5 at about
+/// 1e-5 of images; the largest of 46,478 unmarked attempts in `bench/RESULTS.md` was 7.94);
+/// the CRC-16 divides that by another 2^16 per decoded candidate. Marked images under the
+/// attacks in `tests/common` score above 10.
 pub const Z_THRESHOLD: f32 = 8.5;
 
 /// What the detector found in an image.
@@ -48,13 +49,13 @@ pub struct Detection {
 
 /// Detects a watermark of `key` in `img`.
 pub fn detect(img: &RgbImage, key: &Key) -> Detection {
-    let layout = Layout::new(key);
-    let y = luma(img);
-    let mut best: Option<Detection> = None;
     if img.width() == 0 || img.height() == 0 {
         // Nothing to search (and nothing to resample).
         return no_detection();
     }
+    let layout = Layout::new(key);
+    let y = luma(img);
+    let mut best: Option<Detection> = None;
     'search: for &scale in &SCALES {
         let plane = if scale == 1.0 {
             y.clone()
@@ -107,8 +108,8 @@ struct Candidate {
 /// A candidate's score is the magnitude of the sum of the sync chips' phasors, each turned
 /// back by its reference (on the lattice each is 1), divided by its per-component standard
 /// deviation on an unmarked image (half the number of copies summed): Rayleigh-distributed
-/// per candidate on an unmarked image whatever the image, so one threshold serves every
-/// phase, scale and image. Taking the magnitude rather than the real part (non-coherent
+/// per candidate where the chip means' phases are spread uniformly (textured images; smooth
+/// ones are not, and there the z-score among all candidates is what protects). Taking the magnitude rather than the real part (non-coherent
 /// detection) makes the score blind to a uniform luma offset, which turns every phasor
 /// alike; the sum's angle is that turn, undone before the message is read.
 fn detect_at(plane: &Plane, chip: usize, layout: &Layout, scale: f32) -> Option<Detection> {

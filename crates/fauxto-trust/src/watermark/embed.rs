@@ -9,7 +9,8 @@
 //! The move is spread evenly over the chip's pixels (the cheapest way to move a mean), as
 //! whole luma steps added to R, G and B alike (hue and saturation unchanged), within what
 //! keeps all three in 0..=255; where a pixel cannot move, the others move further, and a chip
-//! that cannot reach its lattice point goes to the next one.
+//! that cannot reach its lattice point goes to the next one (or, with none in reach, as in
+//! saturated colours, stays as it is and is left to the error-correcting code).
 
 use image::RgbImage;
 

@@ -52,10 +52,10 @@ impl Folded {
     }
 }
 
-/// Sums the phasors of all copies of each tile chip; None when the image holds fewer than half a tile's worth of chips.
+/// Sums the phasors of all copies of each tile chip; None when the image holds fewer chips
+/// than half a tile, too few to synchronise on.
 pub fn fold(plane: &Plane, chip: usize, px: usize, py: usize) -> Option<Folded> {
     let grid = chip_means(plane, chip, px, py);
-    // Less than most of a tile leaves too few chips to synchronise on.
     if grid.cols * grid.rows < TILE_CHIPS / 2 {
         return None;
     }
