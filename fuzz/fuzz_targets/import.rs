@@ -1,14 +1,6 @@
-//! Any bytes through the pickle / state-dict importer: an error is fine, a panic, a hang
-//! or an allocation beyond libFuzzer's memory limit is a finding.
+//! libFuzzer over `fauxto_fuzz_harness::official_import` (see that crate for what it covers).
 #![no_main]
 
-use fauxto_interop::{import, ImportOptions};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let options = ImportOptions {
-        discriminator: true,
-        ..Default::default()
-    };
-    let _ = import(data, &options);
-});
+fuzz_target!(|data: &[u8]| fauxto_fuzz_harness::official_import(data));

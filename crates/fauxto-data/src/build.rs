@@ -489,6 +489,7 @@ impl TempDir {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        remove_abandoned(&parent, &name);
         let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(io(&path))?;
@@ -520,6 +521,33 @@ impl TempDir {
         }
         self.committed = true;
         Ok(())
+    }
+}
+
+/// Removes the partial directories that runs killed before they finished left beside
+/// `parent/name` (`.NAME.partial-PID` of a process that no longer runs). Only where a
+/// process's liveness can be seen (`/proc`); elsewhere they stay, harmless.
+fn remove_abandoned(parent: &Path, name: &str) {
+    let proc_fs = Path::new("/proc/self");
+    if !proc_fs.exists() {
+        return;
+    }
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -219,11 +219,14 @@ impl IndexWriter {
                      pass --restart to rebuild it",
                     header_path.display(),
                     old.count,
-                    &old.manifest_digest[..old.manifest_digest.len().min(12)]
+                    old.manifest_digest.chars().take(12).collect::<String>()
                 )));
             }
+            // Records first, then the header: a crash between the two leaves the old header
+            // over no records (refused or resumed from zero), never a new header over
+            // another dataset's records.
+            File::create(&path)?.sync_all()?;
             write_atomically(&header_path, &serde_json::to_vec_pretty(header).unwrap())?;
-            File::create(&path)?;
         }
         let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let whole = file.metadata()?.len() as usize / RECORD_BYTES;
@@ -260,10 +263,19 @@ impl IndexWriter {
     }
 }
 
+/// Writes `bytes` to a temporary file beside `path`, makes it durable, and renames it over
+/// `path` (then makes the rename durable): a crash leaves the old file or the new, whole.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FaceError> {
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes)?;
+    let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
     std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Directory fsync is how POSIX makes a rename durable; not every platform allows it.
+        let _ = File::open(dir).and_then(|d| d.sync_all());
+    }
     Ok(())
 }
 

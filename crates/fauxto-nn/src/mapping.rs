@@ -23,7 +23,16 @@ pub struct MappingNetwork<B: Backend> {
     pub c_dim: usize,
     pub w_dim: usize,
     pub w_avg_beta: Option<f64>,
+    /// The average w estimated from samples, for models that track none (an official pickle
+    /// with `w_avg_beta=None`): made on first use by truncation, never saved.
+    #[module(skip)]
+    pub w_avg_estimate: std::sync::OnceLock<Vec<f32>>,
 }
+
+/// Latents averaged for a w_avg estimate, drawn as the official projector draws them
+/// (`np.random.RandomState(123).randn(10000, z_dim)`).
+pub const W_AVG_SAMPLES: usize = 10_000;
+const W_AVG_SEED: u32 = 123;
 
 impl<B: Backend> MappingNetwork<B> {
     /// `num_ws = None` builds the label-only mapping of a conditional discriminator
@@ -85,7 +94,50 @@ impl<B: Backend> MappingNetwork<B> {
             c_dim,
             w_dim,
             w_avg_beta,
+            w_avg_estimate: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The average w: the tracked buffer, else an estimate over [`W_AVG_SAMPLES`] latents
+    /// (labels cycling through the classes for a conditional model), computed once.
+    pub fn average_w(&self, device: &B::Device) -> Tensor<B, 1> {
+        if let Some(w_avg) = &self.w_avg {
+            return w_avg.val();
+        }
+        let estimate = self.w_avg_estimate.get_or_init(|| {
+            tracing::info!(
+                "the model tracks no average w: estimating it from {W_AVG_SAMPLES} samples"
+            );
+            let mut rng = crate::seed::NumpyRandomState::new(W_AVG_SEED);
+            let z_all: Vec<f32> = rng
+                .randn(W_AVG_SAMPLES * self.z_dim)
+                .into_iter()
+                .map(|v| v as f32)
+                .collect();
+            let chunk = 1000;
+            let mut sum = Tensor::<B, 1>::zeros([self.w_dim], device);
+            for start in (0..W_AVG_SAMPLES).step_by(chunk) {
+                let n = chunk.min(W_AVG_SAMPLES - start);
+                let z = (self.z_dim > 0).then(|| {
+                    let part = &z_all[start * self.z_dim..(start + n) * self.z_dim];
+                    Tensor::<B, 1>::from_floats(part, device).reshape([n, self.z_dim])
+                });
+                let c = (self.c_dim > 0).then(|| {
+                    let mut onehot = vec![0f32; n * self.c_dim];
+                    for i in 0..n {
+                        onehot[i * self.c_dim + (start + i) % self.c_dim] = 1.0;
+                    }
+                    Tensor::<B, 1>::from_floats(onehot.as_slice(), device).reshape([n, self.c_dim])
+                });
+                sum = sum + self.forward(z, c).sum_dim(0).reshape([self.w_dim]);
+            }
+            sum.div_scalar(W_AVG_SAMPLES as f64)
+                .into_data()
+                .convert::<f32>()
+                .to_vec()
+                .expect("float data")
+        });
+        Tensor::from_floats(estimate.as_slice(), device)
     }
 
     /// z: [N, z_dim] (ignored when z_dim = 0), c: [N, c_dim] (ignored when c_dim = 0)
@@ -125,12 +177,7 @@ impl<B: Backend> MappingNetwork<B> {
         if psi == 1.0 {
             return ws;
         }
-        let w_avg = self
-            .w_avg
-            .as_ref()
-            .expect("truncation needs w_avg")
-            .val()
-            .reshape([1, 1, w_dim]);
+        let w_avg = self.average_w(&ws.device()).reshape([1, 1, w_dim]);
         let cutoff = cutoff.unwrap_or(num_ws).min(num_ws);
         let truncated = |t: Tensor<B, 3>| (t - w_avg.clone()).mul_scalar(psi) + w_avg.clone();
         if cutoff == num_ws {

@@ -154,7 +154,12 @@ impl ModelFile {
             path: path.display().to_string(),
             source,
         })?;
-        let (state, metadata) = parse_safetensors(&bytes)?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// Validates the bytes of a model file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
+        let (state, metadata) = parse_safetensors(bytes)?;
         let format = metadata.get("format").map(String::as_str);
         if format != Some(FORMAT) {
             return Err(ModelError::Format(
@@ -182,7 +187,7 @@ impl ModelFile {
         Ok(Self {
             info,
             state,
-            sha256: hex(&Sha256::digest(&bytes)),
+            sha256: hex(&Sha256::digest(bytes)),
         })
     }
 

@@ -52,3 +52,68 @@ fn seeds_give_the_reference_images_and_pixels() {
         );
     }
 }
+
+/// A model that tracks no average w (an official pickle with `w_avg_beta=None`) truncates
+/// toward the average of w over the official projector's 10,000 latents
+/// (`RandomState(123).randn(10000, z_dim)`), computed here independently in one batch.
+#[test]
+fn truncation_without_a_tracked_w_avg_uses_the_sample_average() {
+    use burn::tensor::Tensor;
+    use fauxto_nn::seed::NumpyRandomState;
+
+    let (weights, config) = fixture("g_small.safetensors");
+    let mut params = weights.clone();
+    params
+        .tensors
+        .retain(|k, _| !k.starts_with("in.") && !k.starts_with("out.") && k != "mapping.w_avg");
+    let mut cfg: GeneratorConfig = serde_json::from_value(config).unwrap();
+    cfg.mapping.w_avg_beta = None;
+    let g = Generator::<B>::from_state_dict(&params, &cfg, &device()).unwrap();
+    assert!(g.mapping.w_avg.is_none());
+
+    let n = fauxto_nn::mapping::W_AVG_SAMPLES;
+    let z: Vec<f32> = NumpyRandomState::new(123)
+        .randn(n * cfg.z_dim)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect();
+    let z = Tensor::<B, 1>::from_floats(z.as_slice(), &device()).reshape([n, cfg.z_dim]);
+    let want: Vec<f32> = g
+        .mapping
+        .forward(Some(z), None)
+        .mean_dim(0)
+        .into_data()
+        .to_vec()
+        .unwrap();
+
+    // ψ = 0 puts every seed's w on the average.
+    let seeds = [0, 7, 42];
+    let trunc = Truncation {
+        psi: 0.0,
+        cutoff: None,
+    };
+    let ws = g.mapping_ws(latents::<B>(&seeds, cfg.z_dim, &device()), None, trunc);
+    let got: Vec<f32> = ws.into_data().to_vec().unwrap();
+    for (i, chunk) in got.chunks(cfg.w_dim).enumerate() {
+        let err = relative_error(chunk, &want);
+        assert!(err < 1e-5, "w {i}: relative error {err}");
+    }
+    // And ψ = 0.7 makes images, the same ones on a second call (estimated once).
+    let trunc = Truncation {
+        psi: 0.7,
+        cutoff: None,
+    };
+    let a = g.forward(
+        latents::<B>(&seeds, cfg.z_dim, &device()),
+        None,
+        trunc,
+        NoiseMode::Const,
+    );
+    let b = g.forward(
+        latents::<B>(&seeds, cfg.z_dim, &device()),
+        None,
+        trunc,
+        NoiseMode::Const,
+    );
+    assert_eq!(a.into_data(), b.into_data());
+}

@@ -109,29 +109,52 @@ impl<B: Backend> Adam<B> {
         }
     }
 
-    /// Reads the moments written by [`save`](Self::save).
+    /// Reads the moments written by [`save`](Self::save), checking each against the
+    /// parameter it belongs to in `params` (the same names): a moment without its
+    /// parameter, without its partner, or of another size is an error naming it.
     pub fn load(
         config: AdamConfig,
         steps: u64,
         prefix: &str,
         sd: &StateDict,
+        params: &StateDict,
         device: &B::Device,
-    ) -> Self {
+    ) -> Result<Self, String> {
         let mut adam = Self::new(config);
         adam.steps = steps;
         let m_prefix = format!("{prefix}.m.");
+        let v_prefix = format!("{prefix}.v.");
         for (key, m) in &sd.tensors {
             let Some(name) = key.strip_prefix(&m_prefix) else {
+                if let Some(name) = key.strip_prefix(&v_prefix) {
+                    if sd.get(&format!("{m_prefix}{name}")).is_none() {
+                        return Err(format!("{key} has no first moment beside it"));
+                    }
+                }
                 continue;
             };
-            if let Some(v) = sd.get(&format!("{prefix}.v.{name}")) {
-                adam.moments.insert(
-                    name.to_string(),
-                    (flat(m).to_tensor(device), flat(v).to_tensor(device)),
-                );
+            let v = sd
+                .get(&format!("{v_prefix}{name}"))
+                .ok_or_else(|| format!("{key} has no second moment beside it"))?;
+            let param = params
+                .get(name)
+                .ok_or_else(|| format!("{key} belongs to no parameter of the network"))?;
+            let size = param.shape.iter().product::<usize>();
+            for (which, t) in [("m", m), ("v", v)] {
+                let n = t.shape.iter().product::<usize>();
+                if n != size || t.data.len() != n {
+                    return Err(format!(
+                        "{prefix}.{which}.{name} holds {n} values, but the parameter {name} has shape {:?}",
+                        param.shape
+                    ));
+                }
             }
+            adam.moments.insert(
+                name.to_string(),
+                (flat(m).to_tensor(device), flat(v).to_tensor(device)),
+            );
         }
-        adam
+        Ok(adam)
     }
 
     /// Number of parameters with moments.

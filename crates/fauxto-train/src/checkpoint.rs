@@ -100,6 +100,10 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         };
         let opts: TrainOptions =
             serde_json::from_str(field("options")?).map_err(|e| fail(format!("options: {e}")))?;
+        // Stored options are checked like new ones: a hand-edited or damaged checkpoint is
+        // an error, not a panic later in the loop.
+        opts.validate()
+            .map_err(|e| fail(format!("its options are invalid: {e}")))?;
         let state: TrainState =
             serde_json::from_str(field("state")?).map_err(|e| fail(format!("state: {e}")))?;
         // The same images (Merkle root) at the same resolution; the manifest file itself
@@ -125,8 +129,24 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         })?;
         let g_ema = Generator::from_state_dict(&sd.sub("G_ema"), &g_cfg, device)?;
         let (g_adam, d_adam) = optimisers(&opts);
-        let g_opt = Adam::load(g_adam, state.g_opt_steps, "G_opt", &sd, device);
-        let d_opt = Adam::load(d_adam, state.d_opt_steps, "D_opt", &sd, device);
+        let g_opt = Adam::load(
+            g_adam,
+            state.g_opt_steps,
+            "G_opt",
+            &sd,
+            &sd.sub("G"),
+            device,
+        )
+        .map_err(fail)?;
+        let d_opt = Adam::load(
+            d_adam,
+            state.d_opt_steps,
+            "D_opt",
+            &sd,
+            &sd.sub("D"),
+            device,
+        )
+        .map_err(fail)?;
         if state.step > 0 && (g_opt.len() != g_names.len() || d_opt.len() != d_names.len()) {
             return Err(fail(
                 "optimiser state does not cover every parameter".into(),

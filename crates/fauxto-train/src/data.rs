@@ -42,6 +42,12 @@ impl RealImages {
         seed: u64,
         cond: &[String],
     ) -> Result<Self, TrainError> {
+        let channels = dataset.channels();
+        if channels != 1 && channels != 3 {
+            return Err(TrainError::Options(format!(
+                "the dataset has {channels} channels per pixel; fauxto trains on RGB (3) or grey (1) images"
+            )));
+        }
         let labels = if cond.is_empty() {
             None
         } else {

@@ -100,14 +100,20 @@ impl TrainOptions {
         if self.batch < 2 {
             return Err(format!("batch {} is too small: use at least 2", self.batch));
         }
-        if self.pl_weight > 0.0 && self.batch / self.pl_batch_shrink.max(1) < 1 {
+        if self.pl_batch_shrink == 0 {
+            return Err("the path-length batch shrink must be at least 1".into());
+        }
+        if self.pl_weight > 0.0 && self.batch / self.pl_batch_shrink < 1 {
             return Err("the path-length batch is empty: raise --batch".into());
         }
         for (name, v) in [
             ("kimg", self.kimg),
             ("gamma", self.gamma),
             ("lr", self.g_lr),
+            ("D lr", self.d_lr),
             ("ema", self.ema_kimg),
+            ("ema rampup", self.ema_rampup.unwrap_or(0.0)),
+            ("pl-weight", self.pl_weight),
             ("tick", self.tick_kimg),
         ] {
             if !v.is_finite() || v < 0.0 {
@@ -122,6 +128,13 @@ impl TrainOptions {
         if !(0.0..=1.0).contains(&self.style_mixing_prob) {
             return Err("style mixing probability must be in [0, 1]".into());
         }
+        if !(0.0..1.0).contains(&self.pl_decay) {
+            return Err("the path-length decay must be in [0, 1)".into());
+        }
+        if self.snapshot_ticks == 0 {
+            return Err("snapshots must come every 1 or more ticks".into());
+        }
+        self.augment.supported()?;
         if self.g_reg_interval == 0 || self.d_reg_interval == 0 {
             return Err("regularisation intervals must be at least 1".into());
         }

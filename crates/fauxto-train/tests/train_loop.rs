@@ -1,4 +1,4 @@
-//! A tiny network trains on a slice of the UTKFace zip: losses stay finite, both
+//! A tiny network trains on the committed UTKFace sample: losses stay finite, both
 //! regularisers run on their schedule, and a run saved and resumed from its checkpoint is
 //! bit for bit the run that never stopped.
 
@@ -13,7 +13,7 @@ use fauxto_train::{AugmentMode, TrainOptions, Trainer};
 type AB = Autodiff<Flex>;
 
 fn utkface_zip() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/utkface-128.zip")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/utkface-sample.zip")
 }
 
 /// 32 faces at 16x16, built once per test binary run in a fresh temporary directory.

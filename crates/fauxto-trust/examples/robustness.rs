@@ -33,7 +33,7 @@ fn main() {
         let payload =
             Payload::new((i as u64).wrapping_mul(0x9E37_79B9_7F4A) & 0xFFFF_FFFF_FFFF).unwrap();
         let t = std::time::Instant::now();
-        let marked = embed(face, &key, payload, DEFAULT_PSNR);
+        let marked = embed(face, &key, payload, DEFAULT_PSNR).expect("faces are large enough");
         embed_time += t.elapsed().as_secs_f64();
         psnr.push(marked.psnr);
         for (row, (_, attack)) in rows.iter_mut().zip(common::ATTACKS.iter()) {

@@ -7,8 +7,8 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use fauxto_trust::credentials::{
-    keys, sign_capture, sign_generated, verify, Generation, LocalSigner, DIGITAL_CAPTURE,
-    TRAINED_ALGORITHMIC_MEDIA,
+    keys, mime_for, sign_capture, sign_generated, verify, Generation, LocalSigner, SourceType,
+    DIGITAL_CAPTURE, TRAINED_ALGORITHMIC_MEDIA,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -37,6 +37,7 @@ fn generation() -> Generation {
         noise_mode: "const".into(),
         class: None,
         watermark: Some("0123456789ab".into()),
+        ..Default::default()
     }
 }
 
@@ -77,7 +78,14 @@ fn generated_png_and_jpeg_round_trip_and_trust_follows_the_ca() {
         (image::ImageFormat::Png, "image/png"),
         (image::ImageFormat::Jpeg, "image/jpeg"),
     ] {
-        let signed = sign_generated(&encoded(format), mime, &generation(), &signer).unwrap();
+        let signed = sign_generated(
+            &encoded(format),
+            mime,
+            SourceType::TrainedAlgorithmicMedia,
+            &generation(),
+            &signer,
+        )
+        .unwrap();
         // Still a decodable image.
         image::load_from_memory(&signed).unwrap();
 
@@ -100,6 +108,46 @@ fn generated_png_and_jpeg_round_trip_and_trust_follows_the_ca() {
         let untrusted = verify(&signed, mime, Some(&ca_pem(&other))).unwrap();
         assert_eq!(untrusted.state, "valid", "{mime}: {untrusted:?}");
         assert!(!untrusted.tampered);
+    }
+}
+
+#[test]
+fn every_source_type_and_an_animated_gif_round_trip() {
+    let dir = scratch("sources");
+    keys::init(&dir, "Studio", 1).unwrap();
+    let signer = LocalSigner::from_dir(&dir).unwrap();
+    let gif = {
+        let face = common::faces(2, 1, 0);
+        let mut bytes = Vec::new();
+        let mut enc = image::codecs::gif::GifEncoder::new(&mut bytes);
+        for f in face {
+            let rgba = image::DynamicImage::ImageRgb8(f).to_rgba8();
+            enc.encode_frame(image::Frame::new(rgba)).unwrap();
+        }
+        drop(enc);
+        bytes
+    };
+    assert_eq!(
+        mime_for(std::path::Path::new("walk.GIF")),
+        Some("image/gif")
+    );
+    for source in SourceType::ALL {
+        assert_eq!(SourceType::from_uri(&source.uri()), Some(source));
+        let mut facts = generation();
+        facts.seeds = vec![1, 2, 3];
+        facts.description = Some(format!("a {}", source.term()));
+        for (bytes, mime) in [
+            (encoded(image::ImageFormat::Png), "image/png"),
+            (gif.clone(), "image/gif"),
+        ] {
+            let signed = sign_generated(&bytes, mime, source, &facts, &signer).unwrap();
+            image::load_from_memory(&signed).unwrap();
+            let v = verify(&signed, mime, None).unwrap();
+            assert!(v.present && !v.tampered, "{mime} {source:?}: {v:?}");
+            assert_eq!(v.digital_source_type, Some(source.uri()), "{mime}");
+            let g: Generation = serde_json::from_value(v.generation.unwrap()).unwrap();
+            assert_eq!(g, facts);
+        }
     }
 }
 
@@ -138,6 +186,7 @@ fn one_changed_pixel_reads_as_tampered_and_stripping_removes_the_credential() {
     let signed = sign_generated(
         &encoded(image::ImageFormat::Png),
         "image/png",
+        SourceType::TrainedAlgorithmicMedia,
         &generation(),
         &signer,
     )

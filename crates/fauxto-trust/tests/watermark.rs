@@ -4,12 +4,14 @@
 mod common;
 
 use common::ATTACKS;
-use fauxto_trust::watermark::{detect, embed, psnr, Key, Payload, DEFAULT_PSNR};
+use fauxto_trust::watermark::{
+    detect, embed, embed_as, psnr, readable, Key, Payload, PayloadFormat, DEFAULT_PSNR,
+};
 use image::imageops::{resize, FilterType};
 use image::RgbImage;
 
 fn faces_at(n: usize, size: u32, offset: usize) -> Vec<RgbImage> {
-    common::faces(n, 211, offset)
+    common::faces(n, 1, offset)
         .into_iter()
         .map(|f| resize(&f, size, size, FilterType::CatmullRom))
         .collect()
@@ -25,7 +27,7 @@ fn recovered(faces: &[RgbImage], key: &Key) -> Vec<(&'static str, usize)> {
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let m = embed(f, key, payload(i), DEFAULT_PSNR);
+            let m = embed(f, key, payload(i), DEFAULT_PSNR).unwrap();
             assert!(m.psnr >= 38.0, "face {i}: PSNR {:.2} dB", m.psnr);
             assert!((m.psnr - psnr(f, &m.image)).abs() < 1e-9);
             m.image
@@ -56,7 +58,7 @@ fn survives_jpeg_resizing_and_crops_at_256() {
 
 #[test]
 fn survives_jpeg_resizing_and_crops_at_native_128() {
-    let faces = faces_at(16, 128, 3);
+    let faces = faces_at(16, 128, 8);
     let key = Key::from_passphrase("test key");
     for (name, ok) in recovered(&faces, &key) {
         eprintln!("128²: {name}: {ok}/16");
@@ -66,7 +68,7 @@ fn survives_jpeg_resizing_and_crops_at_native_128() {
 
 #[test]
 fn survives_jpeg_and_crops_at_64() {
-    let faces = faces_at(16, 64, 5);
+    let faces = faces_at(16, 64, 24);
     let key = Key::from_passphrase("test key");
     for (name, ok) in recovered(&faces, &key) {
         eprintln!("64²: {name}: {ok}/16");
@@ -84,8 +86,8 @@ fn wrong_key_and_unmarked_images_read_as_no_watermark() {
     let key = Key::from_passphrase("right");
     let other = Key::from_passphrase("wrong");
     for size in [64, 128, 256] {
-        for (i, face) in faces_at(6, size, 7).iter().enumerate() {
-            let marked = embed(face, &key, payload(i), DEFAULT_PSNR).image;
+        for (i, face) in faces_at(6, size, 40).iter().enumerate() {
+            let marked = embed(face, &key, payload(i), DEFAULT_PSNR).unwrap().image;
             assert_eq!(detect(&marked, &key).payload, Some(payload(i)));
             let d = detect(&marked, &other);
             assert!(
@@ -94,7 +96,7 @@ fn wrong_key_and_unmarked_images_read_as_no_watermark() {
             );
         }
     }
-    for face in common::faces(60, 97, 11) {
+    for face in common::faces(60, 1, 64) {
         for img in [resize(&face, 64, 64, FilterType::CatmullRom), face] {
             let d = detect(&img, &key);
             assert!(!d.found, "an unmarked face reads as marked: {d:?}");
@@ -103,19 +105,50 @@ fn wrong_key_and_unmarked_images_read_as_no_watermark() {
 }
 
 #[test]
-fn degenerate_images_do_not_panic() {
+fn degenerate_images_do_not_panic_and_unreadable_sizes_are_refused() {
     let key = Key::from_passphrase("k");
     let p = payload(0);
-    for (w, h) in [(1, 1), (5, 3), (11, 200), (64, 64)] {
+    for (w, h) in [
+        (1, 1),
+        (5, 3),
+        (11, 200),
+        (44, 44),
+        (47, 40),
+        (64, 64),
+        (64, 32),
+    ] {
         for fill in [0u8, 255, 128] {
             let img = RgbImage::from_pixel(w, h, image::Rgb([fill; 3]));
-            let m = embed(&img, &key, p, DEFAULT_PSNR);
+            let _ = detect(&img, &key);
+            // Below 512 pixels chips are 4x4, and the detector needs 128 of them.
+            let enough_chips = (w / 4) * (h / 4) >= 128;
+            assert_eq!(readable(w, h), enough_chips, "{w}x{h}");
+            let Ok(m) = embed(&img, &key, p, DEFAULT_PSNR) else {
+                assert!(!enough_chips, "{w}x{h} refused");
+                continue;
+            };
+            assert!(enough_chips, "{w}x{h} marked");
             assert_eq!(m.image.dimensions(), (w, h));
             if fill != 128 {
                 // Black and white cannot move one way; nothing wraps around.
                 assert!(m.image.pixels().all(|px| px[0] == px[1] && px[1] == px[2]));
             }
             let _ = detect(&m.image, &key);
+        }
+    }
+    let err = embed(&RgbImage::new(40, 40), &key, p, DEFAULT_PSNR).unwrap_err();
+    assert!(err.to_string().contains("too small"), "{err}");
+}
+
+#[test]
+fn both_payload_formats_are_read_and_told_apart() {
+    let key = Key::from_passphrase("formats");
+    for (i, face) in faces_at(4, 128, 50).iter().enumerate() {
+        for format in [PayloadFormat::V1, PayloadFormat::V2] {
+            let marked = embed_as(face, &key, payload(i), format, DEFAULT_PSNR).unwrap();
+            let d = detect(&common::jpeg(&marked.image, 75), &key);
+            assert_eq!(d.payload, Some(payload(i)), "face {i} {format:?}");
+            assert_eq!(d.format, Some(format), "face {i}");
         }
     }
 }
@@ -125,9 +158,9 @@ fn images_just_large_enough_are_read() {
     // At 48x48 the chips of sub-chip phase (0, 0) fill more than half a tile but those of
     // the other phases do not; the detector must still try phase (0, 0).
     let key = Key::from_passphrase("k");
-    let faces = faces_at(4, 48, 5);
+    let faces = faces_at(4, 48, 46);
     for (i, face) in faces.iter().enumerate() {
-        let marked = embed(face, &key, payload(i), DEFAULT_PSNR);
+        let marked = embed(face, &key, payload(i), DEFAULT_PSNR).unwrap();
         assert_eq!(
             detect(&marked.image, &key).payload,
             Some(payload(i)),

@@ -4,10 +4,6 @@
 //! Text uses the public-domain 8×8 glyphs of `font8x8` scaled by a whole factor (ASCII only;
 //! other characters show as `?`), so charts look the same everywhere and need no font files.
 
-use std::path::Path;
-
-use anyhow::Context;
-use fauxto_nn::model_file::write_atomic;
 use image::{Rgb, RgbImage};
 
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
@@ -256,15 +252,6 @@ pub fn panel_grid(panels: &[RgbImage], captions: &[String], columns: usize) -> R
         }
     }
     out
-}
-
-/// Writes `img` as a PNG to `path` through a temporary file in the same folder and a rename,
-/// so a reader never sees half a file. Errors name the path.
-pub fn save_png(img: &RgbImage, path: &Path) -> anyhow::Result<()> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png)
-        .with_context(|| format!("encoding chart {}", path.display()))?;
-    write_atomic(path, bytes.get_ref()).with_context(|| format!("writing chart {}", path.display()))
 }
 
 /// Text scale: 2 for images large enough to afford it, else 1.
@@ -590,23 +577,5 @@ mod tests {
         let caption = dark(&grid, 6..38, 30..44).len();
         assert!(caption > 10, "caption under the first panel: {caption}");
         assert_eq!(panel_grid(&panels, &captions, 10).width(), 5 * 32 + 6 * 6);
-    }
-
-    #[test]
-    fn save_png_round_trips() {
-        let dir = std::env::temp_dir().join(format!("fauxto-chart-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let img = render_bar_chart(&bars("round trip", 5.0, 2.0), 200, 120);
-        save_png(&img, &dir.join("bars.png")).unwrap();
-        assert_eq!(image::open(dir.join("bars.png")).unwrap().to_rgb8(), img);
-        assert_eq!(
-            std::fs::read_dir(&dir).unwrap().count(),
-            1,
-            "no temporary file left"
-        );
-        let missing = dir.join("no-such-dir").join("x.png");
-        let err = format!("{:#}", save_png(&img, &missing).unwrap_err());
-        assert!(err.contains("no-such-dir"), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,16 +1,11 @@
-//! Writing images: format from the file extension (PNG, JPEG, WebP, GIF for animations),
-//! grids of images, and atomic writes so that an interrupted run never leaves a
-//! truncated file under its final name.
+//! Images from the networks, grids of them, and output folders (encoding and atomic writes
+//! are `fauxto_app::images`).
 
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use fauxto_nn::model_file::write_atomic;
 use fauxto_nn::sample::PixelBatch;
-use image::{codecs::jpeg::JpegEncoder, DynamicImage, GrayImage, ImageFormat, RgbImage};
-
-/// JPEG quality for generated images.
-pub const JPEG_QUALITY: u8 = 95;
+use image::{DynamicImage, GrayImage, RgbImage};
 
 /// One image of a batch as an `image` crate image (grey or RGB).
 pub fn to_image(batch: &PixelBatch, idx: usize) -> Result<DynamicImage> {
@@ -23,55 +18,13 @@ pub fn to_image(batch: &PixelBatch, idx: usize) -> Result<DynamicImage> {
     })
 }
 
-/// The image format implied by `path`'s extension.
-pub fn format_for(path: &Path) -> Result<ImageFormat> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    Ok(match ext.as_str() {
-        "png" => ImageFormat::Png,
-        "jpg" | "jpeg" => ImageFormat::Jpeg,
-        "webp" => ImageFormat::WebP,
-        "gif" => ImageFormat::Gif,
-        _ => bail!(
-            "{}: unknown image extension; use .png, .jpg, .webp (or .gif for animations)",
-            path.display()
-        ),
-    })
-}
+pub use fauxto_app::images::{encode_image, format_for, write_bytes};
 
-/// Encodes `img` in the format of `path` and writes it atomically.
+/// Encodes `img` in the format of `path` and writes it atomically, unlabelled (for images
+/// that are not fauxto's own, such as a user's image that was watermarked).
 pub fn save_image(img: &DynamicImage, path: &Path) -> Result<()> {
     let bytes = encode_image(img, path)?;
     write_bytes(path, &bytes)
-}
-
-/// `img` encoded in the format of `path` (its extension).
-pub fn encode_image(img: &DynamicImage, path: &Path) -> Result<Vec<u8>> {
-    let format = format_for(path)?;
-    let mut bytes = Vec::new();
-    match format {
-        ImageFormat::Jpeg => {
-            JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
-                .encode_image(&img.to_rgb8())
-                .context("encoding JPEG")?;
-        }
-        ImageFormat::WebP => img
-            .to_rgba8()
-            .write_to(&mut std::io::Cursor::new(&mut bytes), format)
-            .context("encoding WebP")?,
-        _ => img
-            .write_to(&mut std::io::Cursor::new(&mut bytes), format)
-            .with_context(|| format!("encoding {format:?}"))?,
-    }
-    Ok(bytes)
-}
-
-/// Writes `bytes` to `path` atomically (temp file + rename).
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Tiles `images` (all the same size) into a grid `cols` wide, left to right, top to

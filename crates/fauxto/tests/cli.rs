@@ -2,7 +2,7 @@
 //! one-line error, a non-zero exit code, no panic and no partial output.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 mod common;
@@ -339,8 +339,7 @@ fn init_model_takes_custom_widths() {
 fn model_defaults_to_fauxto_model_then_the_bundled_demo() {
     let out_dir = scratch("default-model");
     let run = |env: Option<&Path>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauxto"));
-        cmd.args([
+        let mut cmd = common::command(&[
             "generate",
             "--seeds",
             "3",

@@ -4,14 +4,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{ok, scratch};
 
 /// Runs fauxto with its signing keys in `keys`.
 fn fauxto_with_keys(keys: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fauxto"))
-        .args(args)
+    common::command(args)
         .env("FAUXTO_KEYS", keys)
         .output()
         .expect("fauxto runs")
@@ -140,4 +139,85 @@ fn sign_marks_a_photo_as_a_capture_and_needs_keys() {
         &["verify", photo.to_str().unwrap()],
     ));
     assert!(text.contains("Content Credential: none"), "{text}");
+}
+
+#[test]
+fn sign_refuses_images_that_say_they_were_generated() {
+    let dir = scratch("credentials", "sign-refuses");
+    let keys = dir.join("keys");
+    let model = dir.join("m.safetensors");
+    ok(&fauxto_with_keys(
+        &keys,
+        &[
+            "init-model",
+            "--preset",
+            "small",
+            "--res",
+            "64",
+            "--out",
+            model.to_str().unwrap(),
+        ],
+    ));
+    let out = dir.join("gen");
+    ok(&fauxto_with_keys(
+        &keys,
+        &[
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--seeds",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    let generated = out.join("seed0007.png");
+    let sign = |path: &Path| {
+        fauxto_with_keys(
+            &keys,
+            &[
+                "sign",
+                path.to_str().unwrap(),
+                "--out",
+                dir.join("signed.png").to_str().unwrap(),
+            ],
+        )
+    };
+    let refused = |out: &Output, needle: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("not signed as a camera capture") && err.contains(needle),
+            "{err}"
+        );
+        assert!(!dir.join("signed.png").exists(), "nothing written");
+    };
+    // Its credential says trainedAlgorithmicMedia.
+    refused(&sign(&generated), "trainedAlgorithmicMedia");
+    // With the credential stripped (pixels re-encoded), the watermark still says so.
+    let stripped = dir.join("stripped.png");
+    image::open(&generated).unwrap().save(&stripped).unwrap();
+    refused(&sign(&stripped), "watermark");
+    // A credential alone (no watermark) is enough too.
+    let unmarked = dir.join("unmarked");
+    ok(&fauxto_with_keys(
+        &keys,
+        &[
+            "generate",
+            "--model",
+            model.to_str().unwrap(),
+            "--seeds",
+            "8",
+            "--no-watermark",
+            "--out",
+            unmarked.to_str().unwrap(),
+        ],
+    ));
+    refused(&sign(&unmarked.join("seed0008.png")), "Content Credential");
+    // A photo is still signed.
+    let photo = dir.join("photo.png");
+    image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([x as u8 * 2, y as u8 * 3, 77]))
+        .save(&photo)
+        .unwrap();
+    ok(&sign(&photo));
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use image::{DynamicImage, ImageBuffer, ImageFormat, Luma, Rgb, RgbImage, Rgba};
@@ -20,8 +20,7 @@ const RES: usize = 32;
 const FACES: usize = 40;
 
 fn fauxto_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fauxto"))
-        .args(args)
+    common::command(args)
         .current_dir(dir)
         .output()
         .expect("fauxto runs")

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -206,8 +206,7 @@ fn killed_run_resumes_bit_for_bit() {
     )));
 
     let killed = scratch("train-cli", "killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fauxto"))
-        .args(train_args(&data, killed.to_str().unwrap(), steps))
+    let mut child = common::command(&train_args(&data, killed.to_str().unwrap(), steps))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -246,4 +245,97 @@ fn killed_run_resumes_bit_for_bit() {
             .all(|(x, y)| x.to_bits() == y.to_bits());
         assert!(same, "{name} differs after kill -9 and resume");
     }
+}
+
+#[test]
+fn resume_extends_the_run_and_refuses_to_change_its_training() {
+    let data = dataset().to_str().unwrap().to_string();
+    let run = scratch("train-cli", "resume-options");
+    let run_s = run.to_str().unwrap();
+    ok(&fauxto(&train_args(&data, run_s, "2")));
+    let resume = |extra: &[&str]| {
+        let mut args = vec!["train", "--resume", run_s];
+        args.extend_from_slice(extra);
+        fauxto(&args)
+    };
+    // Everything that shapes the training is fixed by the checkpoint: a different value is
+    // refused, naming the option and the run's own value; the same value is fine.
+    for (flag, value, stored) in [
+        ("--batch", "8", "4"),
+        ("--lr", "0.01", "0.0025"),
+        ("--aug", "noaug", "Ada"),
+        ("--seed", "4", "3"),
+        ("--channel-base", "256", "128"),
+    ] {
+        let err = fails(&resume(&[flag, value, "--max-steps", "3"]));
+        assert!(
+            err.contains(flag) && err.contains("cannot change") && err.contains(stored),
+            "{flag}: {err}"
+        );
+    }
+    let (_, state) = checkpoint(&run);
+    assert_eq!(state["step"], 2, "a refused resume trains nothing");
+    ok(&resume(&[
+        "--batch",
+        "4",
+        "--seed",
+        "3",
+        "--max-steps",
+        "3",
+    ]));
+    // --kimg is applied and stored: the run is extended (here shortened to end at once).
+    let meta = |run: &Path| {
+        let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+        let (_, meta) = parse_safetensors(&bytes).unwrap();
+        serde_json::from_str::<serde_json::Value>(&meta["options"]).unwrap()
+    };
+    assert_eq!(meta(&run)["kimg"], 25_000.0);
+    ok(&resume(&["--kimg", "0.02", "--max-steps", "4"]));
+    assert_eq!(meta(&run)["kimg"], 0.02);
+    // Stored options are validated like new ones: a damaged checkpoint is a clear error.
+    let bytes = std::fs::read(run.join("checkpoint.safetensors")).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let mut options = meta(&run);
+    options["batch"] = 1.into();
+    header["__metadata__"]["options"] = options.to_string().into();
+    let header = serde_json::to_vec(&header).unwrap();
+    let mut patched = (header.len() as u64).to_le_bytes().to_vec();
+    patched.extend_from_slice(&header);
+    patched.extend_from_slice(&bytes[8 + n..]);
+    let damaged = scratch("train-cli", "damaged");
+    std::fs::copy(run.join("dataset.txt"), damaged.join("dataset.txt")).unwrap();
+    std::fs::write(damaged.join("checkpoint.safetensors"), patched).unwrap();
+    let err = fails(&fauxto(&["train", "--resume", damaged.to_str().unwrap()]));
+    assert!(err.contains("batch 1 is too small"), "{err}");
+}
+
+#[test]
+fn a_dataset_of_four_channels_is_a_clear_error() {
+    let src = dataset();
+    let dir = scratch("train-cli", "four-channels");
+    let data = dir.join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    for f in ["dataset.json", "manifest.json", "images.u8"] {
+        std::fs::copy(src.join(f), data.join(f)).unwrap();
+    }
+    let header = std::fs::read_to_string(data.join("dataset.json")).unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(&header).unwrap();
+    header["channels"] = 4.into();
+    std::fs::write(data.join("dataset.json"), header.to_string()).unwrap();
+    let count = header["count"].as_u64().unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(data.join("images.u8"))
+        .unwrap();
+    f.set_len(count * 16 * 16 * 4).unwrap();
+    let d = data.to_str().unwrap();
+    let err = fails(&fauxto(&train_args(
+        d,
+        dir.join("run").to_str().unwrap(),
+        "1",
+    )));
+    assert!(err.contains("4 channels"), "{err}");
+    let err = fails(&fauxto(&["index", d]));
+    assert!(err.contains("4 channels"), "{err}");
 }

@@ -103,3 +103,27 @@ fn bad_payloads_and_unreadable_files_are_clear_errors() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("1 of 2 images could not be read"));
 }
+
+#[test]
+fn images_too_small_to_read_back_are_not_marked() {
+    let dir = scratch("watermark", "small");
+    let small = dir.join("small.png");
+    image::RgbImage::from_fn(40, 40, |x, y| {
+        image::Rgb([(x * 5) as u8, (y * 5) as u8, 90])
+    })
+    .save(&small)
+    .unwrap();
+    let out = fauxto(&[
+        "watermark",
+        "embed",
+        small.to_str().unwrap(),
+        "--out",
+        dir.join("marked").to_str().unwrap(),
+        "--payload",
+        "00c0ffee0042",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("too small") && err.contains("40x40"), "{err}");
+    assert!(!dir.join("marked/small.png").exists());
+}

@@ -3,6 +3,7 @@
 //! CCSDS / IEEE 802.11 code) decoded with a soft-decision Viterbi decoder.
 
 use super::layout::{MESSAGE_BITS, PAYLOAD_BITS};
+use super::PayloadFormat;
 
 /// Constraint length of the convolutional code.
 const K: usize = 7;
@@ -107,24 +108,36 @@ pub fn viterbi(soft: &[f32], n_bits: usize) -> Vec<u8> {
     bits
 }
 
+/// The CRC's final XOR of each payload format: the format travels in the check value, at
+/// no cost in message bits (a random message passes either check with probability 2^-16).
+fn crc_xor(format: PayloadFormat) -> u16 {
+    match format {
+        PayloadFormat::V1 => 0x0000,
+        PayloadFormat::V2 => 0xFFFF,
+    }
+}
+
 /// The message bits of a 48-bit payload: the payload, most significant bit first, then its
-/// CRC-16.
-pub fn message_bits(payload: u64) -> Vec<u8> {
-    let message = (payload << 16) | crc16(payload, PAYLOAD_BITS) as u64;
+/// CRC-16 (XORed with the format's constant).
+pub fn message_bits(payload: u64, format: PayloadFormat) -> Vec<u8> {
+    let check = crc16(payload, PAYLOAD_BITS) ^ crc_xor(format);
+    let message = (payload << 16) | check as u64;
     (0..MESSAGE_BITS)
         .rev()
         .map(|i| ((message >> i) & 1) as u8)
         .collect()
 }
 
-/// The payload that [`message_bits`] framed, and whether its CRC holds.
-pub fn read_message(bits: &[u8]) -> (u64, bool) {
+/// The payload that [`message_bits`] framed, and the format whose CRC holds (None when
+/// neither does).
+pub fn read_message(bits: &[u8]) -> (u64, Option<PayloadFormat>) {
     let message = bits.iter().fold(0u64, |m, &b| (m << 1) | b as u64);
     let payload = message >> 16;
-    (
-        payload,
-        crc16(payload, PAYLOAD_BITS) as u64 == message & 0xFFFF,
-    )
+    let check = crc16(payload, PAYLOAD_BITS) ^ (message & 0xFFFF) as u16;
+    let format = [PayloadFormat::V2, PayloadFormat::V1]
+        .into_iter()
+        .find(|&f| check == crc_xor(f));
+    (payload, format)
 }
 
 #[cfg(test)]
@@ -152,12 +165,19 @@ mod tests {
 
     #[test]
     fn messages_read_back_and_a_flipped_bit_fails_the_crc() {
-        let bits = message_bits(0x0123_4567_89ab);
-        assert_eq!(bits.len(), MESSAGE_BITS);
-        assert_eq!(read_message(&bits), (0x0123_4567_89ab, true));
-        let mut flipped = bits.clone();
-        flipped[MESSAGE_BITS - 1] ^= 1;
-        assert!(!read_message(&flipped).1);
+        for format in [PayloadFormat::V1, PayloadFormat::V2] {
+            let bits = message_bits(0x0123_4567_89ab, format);
+            assert_eq!(bits.len(), MESSAGE_BITS);
+            assert_eq!(read_message(&bits), (0x0123_4567_89ab, Some(format)));
+            let mut flipped = bits.clone();
+            flipped[MESSAGE_BITS - 1] ^= 1;
+            assert_eq!(read_message(&flipped).1, None);
+        }
+        // The two formats frame the same payload differently.
+        assert_ne!(
+            message_bits(7, PayloadFormat::V1),
+            message_bits(7, PayloadFormat::V2)
+        );
     }
 
     #[test]

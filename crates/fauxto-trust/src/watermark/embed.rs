@@ -16,10 +16,10 @@ use image::RgbImage;
 
 use super::code::{encode, message_bits};
 use super::grid::{chip_means, tile_index};
-use super::layout::{chip_size, Key, Layout};
+use super::layout::{chip_size, Key, Layout, TILE_CHIPS};
 use super::luma::{luma, psnr};
 use super::qim::{nearest, STEP};
-use super::Payload;
+use super::{Payload, PayloadFormat};
 
 /// The default strength: PSNR of the marked image against the original, in dB.
 pub const DEFAULT_PSNR: f64 = 38.5;
@@ -32,11 +32,55 @@ pub struct Marked {
     pub psnr: f64,
 }
 
+/// An image too small for a mark that the detector could read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a {width}x{height} image is too small to carry a readable watermark \
+     (it needs at least {} chips of {chip}x{chip} pixels, e.g. 48x48)",
+    TILE_CHIPS / 2
+)]
+pub struct TooSmall {
+    pub width: u32,
+    pub height: u32,
+    pub chip: usize,
+}
+
+/// Whether a `width` x `height` image holds enough chips for the detector to synchronise
+/// on (half a tile: 48x48 pixels and up for square images).
+pub fn readable(width: u32, height: u32) -> bool {
+    let chip = chip_size(width as usize, height as usize);
+    (width as usize / chip) * (height as usize / chip) >= TILE_CHIPS / 2
+}
+
 /// Embeds `payload` under `key` at about `target_psnr` dB (or fainter, when even a full
-/// quantization costs less).
-pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> Marked {
+/// quantization costs less), in the current payload format ([`PayloadFormat::V2`]).
+/// Refuses an image too small to be read back.
+pub fn embed(
+    img: &RgbImage,
+    key: &Key,
+    payload: Payload,
+    target_psnr: f64,
+) -> Result<Marked, TooSmall> {
+    embed_as(img, key, payload, PayloadFormat::V2, target_psnr)
+}
+
+/// [`embed`] in a chosen payload format (V1 to reproduce marks of earlier versions).
+pub fn embed_as(
+    img: &RgbImage,
+    key: &Key,
+    payload: Payload,
+    format: PayloadFormat,
+    target_psnr: f64,
+) -> Result<Marked, TooSmall> {
+    if !readable(img.width(), img.height()) {
+        return Err(TooSmall {
+            width: img.width(),
+            height: img.height(),
+            chip: chip_size(img.width() as usize, img.height() as usize),
+        });
+    }
     let layout = Layout::new(key);
-    let tile = layout.tile(&encode(&message_bits(payload.0)));
+    let tile = layout.tile(&encode(&message_bits(payload.0, format)));
     let y = luma(img);
     let chip = chip_size(y.width, y.height);
     let grid = chip_means(&y, chip, 0, 0);
@@ -83,7 +127,7 @@ pub fn embed(img: &RgbImage, key: &Key, payload: Payload, target_psnr: f64) -> M
         }
     }
     let psnr = psnr(img, &out);
-    Marked { image: out, psnr }
+    Ok(Marked { image: out, psnr })
 }
 
 /// One chip of the image: its pixels, how far each may move, and where its mean should go.

@@ -16,7 +16,7 @@
 //! use fauxto_trust::watermark::{detect, embed, Key, Payload, DEFAULT_PSNR};
 //! let img = image::RgbImage::from_fn(128, 128, |x, y| image::Rgb([(x * 2) as u8, (y * 2) as u8, 90]));
 //! let key = Key::from_passphrase("example");
-//! let marked = embed(&img, &key, Payload::new(0x0123_4567_89ab).unwrap(), DEFAULT_PSNR);
+//! let marked = embed(&img, &key, Payload::new(0x0123_4567_89ab).unwrap(), DEFAULT_PSNR).unwrap();
 //! assert!(marked.psnr >= 38.0);
 //! assert_eq!(detect(&marked.image, &key).payload, Payload::new(0x0123_4567_89ab));
 //! ```
@@ -30,9 +30,22 @@ mod luma;
 mod qim;
 
 pub use detect::{detect, Detection, SCALES, Z_THRESHOLD};
-pub use embed::{embed, Marked, DEFAULT_PSNR};
+pub use embed::{embed, embed_as, readable, Marked, TooSmall, DEFAULT_PSNR};
 pub use layout::{Key, PAYLOAD_BITS};
 pub use luma::psnr;
+
+/// How a payload's 48 bits are to be read. The format is carried by the CRC (its final XOR),
+/// so a detector reads marks of every format in one search and says which it found; what
+/// the bits mean in each format is the caller's (fauxto's generated images: see
+/// `fauxto_app::labels::MarkPayload`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadFormat {
+    /// The first format (plain CRC-16), written before the payload formats were told apart.
+    V1,
+    /// The current format (CRC-16 XOR 0xFFFF).
+    V2,
+}
 
 /// A 48-bit watermark payload (e.g. a model identifier and a per-image number).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,4 +1,4 @@
-//! Faces from the shared UTKFace zip and the attacks a watermark must survive.
+//! Faces from the committed UTKFace sample and the attacks a watermark must survive.
 
 #![allow(dead_code)]
 
@@ -8,14 +8,14 @@ use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 
-/// The UTKFace zip beside the project.
+/// The 128 UTKFace faces committed with the project (`testdata/`).
 pub fn zip_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/utkface-128.zip")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/utkface-sample.zip")
 }
 
 /// `n` faces, every `step`-th JPEG of the zip (sorted by name) from `offset`.
 pub fn faces(n: usize, step: usize, offset: usize) -> Vec<RgbImage> {
-    let file = std::fs::File::open(zip_path()).expect("../shared/data/utkface-128.zip");
+    let file = std::fs::File::open(zip_path()).expect("testdata/utkface-sample.zip");
     let mut zip = zip::ZipArchive::new(file).unwrap();
     let mut names: Vec<String> = zip
         .file_names()

@@ -6,12 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use fauxto_app::keys::key_dir;
+use fauxto_app::labels::PUBLIC_WATERMARK_KEY;
+use fauxto_app::payload::MarkPayload;
 use fauxto_data::PackedDataset;
-use fauxto_trust::credentials::{self, keys, LocalSigner, Verification};
+use fauxto_trust::credentials::{self, keys, LocalSigner, SourceType, Verification};
 use fauxto_trust::watermark::{self, Key};
 
 use crate::images::write_bytes;
-use crate::provenance::{key_dir, PUBLIC_WATERMARK_KEY};
 
 #[derive(Debug, Args)]
 pub struct KeysArgs {
@@ -62,6 +64,10 @@ pub struct SignArgs {
     /// Signing key directory (default: $FAUXTO_KEYS, else ~/.config/fauxto/keys).
     #[arg(long)]
     pub keys: Option<PathBuf>,
+    /// Watermark key passphrase to look for a generator's watermark with (a watermarked
+    /// image is refused).
+    #[arg(long, default_value = PUBLIC_WATERMARK_KEY)]
+    pub watermark_key: String,
 }
 
 fn mime(path: &Path) -> Result<&'static str> {
@@ -81,12 +87,59 @@ pub fn sign(args: &SignArgs) -> Result<()> {
     }
     let bytes =
         std::fs::read(&args.photo).with_context(|| format!("reading {}", args.photo.display()))?;
-    image::load_from_memory(&bytes)
-        .with_context(|| format!("{} is not a readable image", args.photo.display()))?;
+    let img = fauxto_app::images::decode_image(&bytes)
+        .with_context(|| format!("{}", args.photo.display()))?;
+    refuse_generated(&args.photo, &bytes, mime_in, &img, &args.watermark_key)?;
     let signer = LocalSigner::from_dir(&key_dir(args.keys.as_deref()))?;
     let signed = credentials::sign_capture(&bytes, mime_in, &signer)?;
     write_bytes(&args.out, &signed)?;
     println!("{} -> {}", args.photo.display(), args.out.display());
+    Ok(())
+}
+
+/// A photo signed as a camera capture must not be one that says it was generated: its
+/// credential (a generative source type or fauxto's generation assertion) or fauxto's
+/// watermark under `watermark_key`.
+fn refuse_generated(
+    path: &Path,
+    bytes: &[u8],
+    mime: &str,
+    img: &image::DynamicImage,
+    watermark_key: &str,
+) -> Result<()> {
+    let refuse = |why: String| {
+        anyhow::anyhow!(
+            "{}: not signed as a camera capture: {why}. Only authentic photographs can be \
+             signed with `fauxto sign`",
+            path.display()
+        )
+    };
+    // An unreadable or damaged credential says nothing either way; the watermark still does.
+    if let Ok(v) = credentials::verify(bytes, mime, None) {
+        let source = v
+            .digital_source_type
+            .as_deref()
+            .and_then(SourceType::from_uri);
+        if let Some(source) = source.filter(|s| s.contains_generated()) {
+            return Err(refuse(format!(
+                "its Content Credential says it is {} (made by a generative model)",
+                source.term()
+            )));
+        }
+        if v.generation.is_some() {
+            return Err(refuse(
+                "its Content Credential records the model that made it".into(),
+            ));
+        }
+    }
+    let found = watermark::detect(&img.to_rgb8(), &Key::from_passphrase(watermark_key));
+    if let (Some(payload), Some(format)) = (found.payload, found.format) {
+        return Err(refuse(format!(
+            "it carries a fauxto watermark ({}: {})",
+            payload.to_hex(),
+            MarkPayload::decode(payload, format).describe()
+        )));
+    }
     Ok(())
 }
 
@@ -147,6 +200,10 @@ struct Report {
     file: PathBuf,
     credential: Verification,
     watermark: Option<String>,
+    /// What the watermark says (model tag, seed), in the format it was written in.
+    watermark_payload: Option<MarkPayload>,
+    /// Whether the watermark's model tag fits the model the credential names.
+    watermark_matches_credential: Option<bool>,
     watermark_score: f32,
     /// Whether the credential's training data is the given dataset.
     dataset_match: Option<bool>,
@@ -154,17 +211,27 @@ struct Report {
 
 fn verify_one(path: &Path, trust: Option<&str>, root: Option<&str>, key: &Key) -> Result<Report> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let img = image::load_from_memory(&bytes).context("not a readable image")?;
+    let img = fauxto_app::images::decode_image(&bytes)?;
     let credential = credentials::verify(&bytes, mime(path)?, trust)?;
     let found = watermark::detect(&img.to_rgb8(), key);
     let named_root = credential
         .generation
         .as_ref()
         .and_then(|g| g["training_data_root"].as_str());
+    let decoded = found
+        .payload
+        .zip(found.format)
+        .map(|(p, f)| MarkPayload::decode(p, f));
+    let named_model = credential
+        .generation
+        .as_ref()
+        .and_then(|g| g["model_sha256"].as_str());
     Ok(Report {
         file: path.into(),
         dataset_match: root.map(|r| named_root == Some(r)),
         watermark: found.payload.map(|p| p.to_hex()),
+        watermark_payload: decoded,
+        watermark_matches_credential: decoded.zip(named_model).map(|(d, m)| d.matches_model(m)),
         watermark_score: found.score,
         credential,
     })
@@ -203,9 +270,30 @@ impl Report {
         } else {
             out += "  Content Credential: none\n";
         }
-        match &self.watermark {
-            Some(p) => out += &format!("  watermark: {p} (z = {:.1})\n", self.watermark_score),
-            None => out += &format!("  watermark: not found (z = {:.1})\n", self.watermark_score),
+        if let Some(g) = &c.generation {
+            if let Some(d) = g["description"].as_str() {
+                out += &format!("  shows: {d}\n");
+            }
+        }
+        match (&self.watermark, &self.watermark_payload) {
+            (Some(p), Some(d)) => {
+                out += &format!(
+                    "  watermark: {p} = {} (z = {:.1}){}\n",
+                    d.describe(),
+                    self.watermark_score,
+                    match self.watermark_matches_credential {
+                        Some(true) => ", fits the credential's model",
+                        Some(false) => ", does NOT fit the credential's model",
+                        None => "",
+                    }
+                )
+            }
+            (Some(p), None) => {
+                out += &format!("  watermark: {p} (z = {:.1})\n", self.watermark_score)
+            }
+            (None, _) => {
+                out += &format!("  watermark: not found (z = {:.1})\n", self.watermark_score)
+            }
         }
         if let Some(m) = self.dataset_match {
             out += &format!(

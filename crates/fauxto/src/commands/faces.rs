@@ -2,15 +2,14 @@
 //! share: detection options, image loading, and running the face networks over a packed
 //! dataset or over generated images.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_data::PackedDataset;
-use fauxto_face::{AnalyzeOptions, FaceAnalyzer, FaceIndex, FaceRecord, Frame};
-use fauxto_nn::model_file::{write_atomic, ModelFile};
+use fauxto_face::{AnalyzeOptions, FaceAnalyzer, FaceRecord, Frame};
+use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 use image::DynamicImage;
@@ -79,22 +78,11 @@ impl DetectionArgs {
     }
 }
 
-/// An image of any colour type and depth as 8-bit RGB (alpha dropped, grey replicated).
-pub fn frame_of(img: &DynamicImage) -> Frame {
-    let rgb = img.to_rgb8();
-    Frame::from_rgb8(rgb.width() as usize, rgb.height() as usize, rgb.as_raw())
-        .expect("RGB buffer of width × height × 3")
-}
+pub use fauxto_app::guard::frame_of;
 
 /// Decodes an image file, with an error that names it.
 pub fn load_frame(path: &Path) -> Result<Frame> {
-    let img = image::ImageReader::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .decode()
-        .with_context(|| format!("{} is not a readable image", path.display()))?;
-    Ok(frame_of(&img))
+    Ok(frame_of(&fauxto_app::images::load_image(path)?))
 }
 
 /// Loads the face networks compiled into the binary.
@@ -102,14 +90,25 @@ pub fn analyzer<B: Backend>(device: &B::Device) -> Result<FaceAnalyzer<B>> {
     FaceAnalyzer::embedded(device).context("cannot load the face networks")
 }
 
-/// Images `range` of a packed dataset as frames.
+/// Images `range` of a packed dataset as RGB frames (grey datasets replicated to three
+/// channels); a dataset of another channel count is an error.
 pub fn dataset_frames(data: &PackedDataset, range: std::ops::Range<usize>) -> Result<Vec<Frame>> {
-    let (res, bytes) = (data.resolution(), data.image_bytes());
+    let (res, bytes, channels) = (data.resolution(), data.image_bytes(), data.channels());
+    if channels != 1 && channels != 3 {
+        anyhow::bail!(
+            "the face networks read RGB or grey images; this dataset has {channels} channels"
+        );
+    }
     let mut buf = vec![0u8; bytes];
     range
         .map(|i| {
             data.read_image(i, &mut buf)?;
-            Ok(Frame::from_rgb8(res, res, &buf).expect("packed RGB image"))
+            let rgb: Vec<u8> = if channels == 1 {
+                buf.iter().flat_map(|&v| [v, v, v]).collect()
+            } else {
+                buf.clone()
+            };
+            Frame::from_rgb8(res, res, &rgb).context("packed image of an unexpected size")
         })
         .collect()
 }
@@ -136,62 +135,7 @@ pub fn open_dataset(dir: &Path) -> Result<PackedDataset> {
     PackedDataset::open(dir).with_context(|| format!("cannot open dataset {}", dir.display()))
 }
 
-/// The complete face index of the dataset in `dir`, with a hint when it is missing.
-pub fn open_index(dir: &Path) -> Result<FaceIndex> {
-    FaceIndex::open(dir).with_context(|| {
-        format!(
-            "no usable face index for {}; build it with `fauxto index {}`",
-            dir.display(),
-            dir.display()
-        )
-    })
-}
-
-/// The file that maps training-data Merkle roots to indexed dataset directories, so that
-/// `generate` finds the index of a model's training data by itself:
-/// `$FAUXTO_INDEXES`, else `$XDG_DATA_HOME/fauxto/face-indexes.json`, else
-/// `~/.local/share/fauxto/face-indexes.json`.
-pub fn registry_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("FAUXTO_INDEXES") {
-        return Some(PathBuf::from(p));
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
-    Some(base.join("fauxto").join("face-indexes.json"))
-}
-
-fn read_registry(path: &Path) -> BTreeMap<String, PathBuf> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
-}
-
-/// Records that the dataset with `merkle_root` has a complete index in `dir`.
-pub fn register_index(merkle_root: &str, dir: &Path) -> Result<()> {
-    let Some(path) = registry_path() else {
-        return Ok(());
-    };
-    let mut map = read_registry(&path);
-    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-    map.insert(merkle_root.to_string(), dir);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    write_atomic(&path, &serde_json::to_vec_pretty(&map)?)
-        .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// The registered, complete index of `model`'s training data, read once, and its
-/// dataset directory; `None` if no index has been built for that data.
-pub fn training_index(model: &ModelFile) -> Option<(PathBuf, FaceIndex)> {
-    let root = &model.info.training_data.as_ref()?.manifest_root;
-    let dir = read_registry(&registry_path()?).remove(root)?;
-    let index = FaceIndex::open(&dir).ok()?;
-    Some((dir, index))
-}
+pub use fauxto_app::registry::{open_index, register_index, training_index};
 
 /// The generated faces a report is about.
 #[derive(Debug, Clone, Args)]

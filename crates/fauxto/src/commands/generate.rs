@@ -10,13 +10,15 @@ use clap::Args;
 use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 
-use super::memorisation::{ActiveGuard, GuardArgs};
+use super::memorisation::GuardArgs;
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_dir, grid, to_image};
 use crate::on_device;
 use crate::progress;
-use crate::provenance::{Labeller, ProvenanceArgs};
+use crate::provenance::ProvenanceArgs;
+use fauxto_app::guard::Guard;
+use fauxto_app::labels::Depiction;
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
@@ -83,9 +85,8 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         }
     }
     ensure_dir(&args.out)?;
-    let labeller = Labeller::new(
+    let labeller = args.provenance.labeller(
         &model,
-        &args.provenance,
         args.trunc,
         &format!("{:?}", args.noise_mode).to_lowercase(),
     )?;
@@ -94,7 +95,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         psi: args.trunc,
         cutoff: args.trunc_cutoff,
     };
-    let guard = ActiveGuard::<B>::resolve(device, &args.guard, &model)?;
+    let guard = Guard::<B>::resolve(device, &args.guard.options(), &model)?;
     if let (Some(guard), false) = (&guard, args.json) {
         eprintln!(
             "memorisation guard: {} training faces ({}), threshold {}",
@@ -130,10 +131,16 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
                 continue;
             }
             let path = args.out.join(format!("seed{seed:04}.{format}"));
-            labeller.write(&img, Some(*seed as u64), args.class, &path)?;
-            written.push(serde_json::json!({"seed": seed, "path": path, "guard": verdict}));
+            let depiction = Depiction::Seed {
+                seed: *seed,
+                class: args.class,
+            };
+            let labels = labeller.write(&img, &depiction, &path)?;
+            written.push(serde_json::json!({
+                "seed": seed, "path": path, "guard": verdict, "labels": labels,
+            }));
             if args.grid {
-                all.push(img);
+                all.push((*seed, img));
             }
             bar.inc(1);
         }
@@ -146,8 +153,14 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
     if args.grid && !all.is_empty() {
         let cols = (all.len() as f64).sqrt().ceil() as usize;
         let path = args.out.join(format!("grid.{format}"));
-        labeller.write(&grid(&all, cols), None, args.class, &path)?;
-        written.push(serde_json::json!({"grid": path}));
+        let (seeds, images): (Vec<u32>, Vec<_>) = all.into_iter().unzip();
+        let depiction = Depiction::Composite {
+            description: format!("grid of the images of {} seeds", seeds.len()),
+            seeds,
+            class: args.class,
+        };
+        let labels = labeller.write(&grid(&images, cols), &depiction, &path)?;
+        written.push(serde_json::json!({"grid": path, "labels": labels}));
     }
     if args.json {
         let report = serde_json::json!({"written": written, "rejected": rejected});

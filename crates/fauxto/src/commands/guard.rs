@@ -21,6 +21,8 @@ use crate::backend::DeviceKind;
 use crate::chart::{self, Histogram};
 use crate::images::ensure_dir;
 use crate::on_device;
+use crate::provenance::ProvenanceArgs;
+use fauxto_app::labels::Depiction;
 
 #[derive(Debug, Args)]
 pub struct GuardReportArgs {
@@ -46,6 +48,8 @@ pub struct GuardReportArgs {
     pub json: bool,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 }
 
 pub fn run(args: &GuardReportArgs) -> Result<()> {
@@ -56,7 +60,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
     let (model_path, model) = args.sample.model()?;
     let (data_dir, index) = match &args.index {
         Some(dir) => (dir.clone(), open_index(dir)?),
-        None => training_index(&model).context(
+        None => training_index(&model)?.context(
             "no face index is registered for this model's training data; \
              pass --index DATA (a dataset indexed with `fauxto index DATA`)",
         )?,
@@ -112,7 +116,19 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
         900,
         520,
     );
-    chart::save_png(&plot, &args.out.join("distances.png"))?;
+    let labeller = args
+        .provenance
+        .labeller(&model, args.sample.trunc, "const")?;
+    labeller.write(
+        &DynamicImage::ImageRgb8(plot),
+        &Depiction::Chart {
+            description: format!(
+                "memorisation report: distances of {} generated faces to their nearest training face",
+                seeds.len()
+            ),
+        },
+        &args.out.join("distances.png"),
+    )?;
 
     let data = open_dataset(&data_dir)?;
     let shown: Vec<_> = matches.iter().take(args.pairs).collect();
@@ -127,8 +143,17 @@ fn run_on<B: Backend>(device: &B::Device, args: &GuardReportArgs) -> Result<()> 
         captions.push(format!("{} ~ #{image}  {distance:.2}", seeds[i]));
     }
     if !panels.is_empty() {
-        chart::save_png(
-            &chart::panel_grid(&panels, &captions, 4),
+        let depiction = Depiction::WithTrainingPhotos {
+            seeds: shown.iter().map(|&&(i, _, _)| seeds[i]).collect(),
+            description: format!(
+                "memorisation report: the {} generated faces closest to a training face, each \
+                 beside that real training photo",
+                shown.len()
+            ),
+        };
+        labeller.write(
+            &DynamicImage::ImageRgb8(chart::panel_grid(&panels, &captions, 4)),
+            &depiction,
             &args.out.join("closest.png"),
         )?;
     }

@@ -2,14 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use clap::{Args, ValueEnum};
-use fauxto_nn::model_file::write_atomic;
+use fauxto_app::labels::Depiction;
 use fauxto_nn::sample::{latents, lerp, one_hot_labels, slerp, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
-use image::codecs::gif::{GifEncoder, Repeat};
-use image::{Delay, Frame};
 
 use super::args::{check_class, parse_psi, SeedList};
 use super::{load_model, resolve_model};
@@ -17,6 +15,7 @@ use crate::backend::DeviceKind;
 use crate::images::{ensure_parent, to_image};
 use crate::on_device;
 use crate::progress;
+use crate::provenance::ProvenanceArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Method {
@@ -59,6 +58,8 @@ pub struct InterpolateArgs {
     pub batch: u32,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 }
 
 pub fn run(args: &InterpolateArgs) -> Result<()> {
@@ -83,6 +84,11 @@ fn run_on<B: Backend>(device: &B::Device, args: &InterpolateArgs) -> Result<()> 
     let cfg = &model.info.generator;
     check_class(args.class, cfg.c_dim)?;
     ensure_parent(&args.out)?;
+    let labeller = args.provenance.labeller(
+        &model,
+        args.trunc,
+        &format!("{:?}", args.noise_mode).to_lowercase(),
+    )?;
     let g = model.generator::<B>(device)?;
     let (num_ws, w_dim) = (cfg.num_ws(), cfg.w_dim);
     let z = latents::<B>(&args.seeds.0, cfg.z_dim, device);
@@ -118,7 +124,6 @@ fn run_on<B: Backend>(device: &B::Device, args: &InterpolateArgs) -> Result<()> 
         path.push(key(*stops.last().expect("two seeds")).to_vec());
     }
     let bar = progress::bar(path.len() as u64, "frames", false);
-    let delay = Delay::from_numer_denom_ms(1000, args.fps);
     let mut frames = Vec::with_capacity(path.len());
     for chunk in path.chunks(args.batch as usize) {
         let n = chunk.len();
@@ -127,23 +132,23 @@ fn run_on<B: Backend>(device: &B::Device, args: &InterpolateArgs) -> Result<()> 
             .repeat_dim(1, num_ws);
         let pixels = to_pixels(g.synthesis.forward(ws, args.noise_mode));
         for i in 0..n {
-            frames.push(Frame::from_parts(
-                to_image(&pixels, i)?.to_rgba8(),
-                0,
-                0,
-                delay,
-            ));
+            frames.push(to_image(&pixels, i)?.to_rgb8());
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
-    let mut bytes = Vec::new();
-    {
-        let mut enc = GifEncoder::new_with_speed(&mut bytes, 10);
-        enc.set_repeat(Repeat::Infinite).context("encoding GIF")?;
-        enc.encode_frames(frames).context("encoding GIF")?;
-    }
-    write_atomic(&args.out, &bytes)?;
+    let depiction = Depiction::Composite {
+        seeds: args.seeds.0.clone(),
+        class: args.class,
+        description: format!(
+            "animation through W ({:?}{}), {} frames at {} fps",
+            args.method,
+            if args.r#loop { ", looped" } else { "" },
+            frames.len(),
+            args.fps
+        ),
+    };
+    labeller.write_animation(&frames, args.fps, &depiction, &args.out)?;
     println!("wrote {} ({} frames)", args.out.display(), path.len());
     Ok(())
 }

@@ -14,9 +14,11 @@ use image::{DynamicImage, RgbImage};
 use super::args::{check_class, parse_psi, IndexList, SeedList};
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
-use crate::images::{ensure_parent, format_for, grid, save_image, to_image};
+use crate::images::{ensure_parent, format_for, grid, to_image};
 use crate::on_device;
 use crate::progress;
+use crate::provenance::ProvenanceArgs;
+use fauxto_app::labels::Depiction;
 
 #[derive(Debug, Args)]
 pub struct MixArgs {
@@ -45,6 +47,8 @@ pub struct MixArgs {
     pub out: PathBuf,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 }
 
 pub fn run(args: &MixArgs) -> Result<()> {
@@ -64,6 +68,11 @@ fn run_on<B: Backend>(device: &B::Device, args: &MixArgs) -> Result<()> {
         );
     }
     ensure_parent(&args.out)?;
+    let labeller = args.provenance.labeller(
+        &model,
+        args.trunc,
+        &format!("{:?}", args.noise_mode).to_lowercase(),
+    )?;
     let g = model.generator::<B>(device)?;
     let trunc = Truncation {
         psi: args.trunc,
@@ -108,7 +117,16 @@ fn run_on<B: Backend>(device: &B::Device, args: &MixArgs) -> Result<()> {
         }
     }
     bar.finish_and_clear();
-    save_image(&grid(&cells, args.cols.0.len() + 1), &args.out)?;
+    let seeds: Vec<u32> = args.rows.0.iter().chain(&args.cols.0).copied().collect();
+    let depiction = Depiction::Composite {
+        seeds,
+        class: args.class,
+        description: format!(
+            "style-mixing grid: rows {:?}, columns {:?}, styles {:?} from the columns",
+            args.rows.0, args.cols.0, args.styles.0
+        ),
+    };
+    labeller.write(&grid(&cells, args.cols.0.len() + 1), &depiction, &args.out)?;
     println!(
         "wrote {} ({} rows x {} columns, styles {:?})",
         args.out.display(),

@@ -18,6 +18,8 @@ use crate::backend::DeviceKind;
 use crate::chart::{self, BarChart, Series};
 use crate::images::ensure_dir;
 use crate::on_device;
+use crate::provenance::ProvenanceArgs;
+use fauxto_app::labels::Depiction;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -49,6 +51,8 @@ pub struct DiversityArgs {
     pub json: bool,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 }
 
 /// Age groups, in decades, the last open-ended.
@@ -230,8 +234,17 @@ fn diversity<B: Backend>(device: &B::Device, args: &DiversityArgs) -> Result<()>
         };
         panels.push(chart::render_bar_chart(&chart, 720, 420));
     }
-    chart::save_png(
-        &chart::panel_grid(&panels, &[], 2),
+    let labeller = args
+        .provenance
+        .labeller(&model, args.sample.trunc, "const")?;
+    labeller.write(
+        &image::DynamicImage::ImageRgb8(chart::panel_grid(&panels, &[], 2)),
+        &Depiction::Chart {
+            description: format!(
+                "diversity report: attributes of {} generated faces against the training set",
+                seeds.len()
+            ),
+        },
         &args.out.join("diversity.png"),
     )?;
     let full = json!({

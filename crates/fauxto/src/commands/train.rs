@@ -26,8 +26,10 @@ use fauxto_train::{AugmentMode, StepStats, TrainOptions, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::backend::DeviceKind;
-use crate::images::{ensure_dir, grid, save_image, to_image};
+use crate::images::{ensure_dir, grid, to_image, write_bytes};
 use crate::on_device;
+use crate::provenance::ProvenanceArgs;
+use fauxto_app::labels::{Depiction, Labeller};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -41,18 +43,20 @@ pub struct TrainArgs {
     /// same random draws, same parameters as if it had never stopped).
     #[arg(long, conflicts_with = "out")]
     pub resume: Option<PathBuf>,
-    /// Network preset: small (CPU), auto, stylegan2, paper256, paper512, paper1024, cifar.
-    #[arg(long, default_value = "small")]
-    pub preset: String,
+    /// Network preset: small (CPU), auto, stylegan2, paper256, paper512, paper1024, cifar
+    /// [default: small].
+    #[arg(long)]
+    pub preset: Option<String>,
     /// Override the preset's channel base.
     #[arg(long)]
     pub channel_base: Option<usize>,
     /// Override the preset's most channels per layer.
     #[arg(long)]
     pub channel_max: Option<usize>,
-    /// Train until D has seen this many thousand real images.
-    #[arg(long, default_value_t = 25_000.0)]
-    pub kimg: f64,
+    /// Train until D has seen this many thousand real images [default: 25000]; with
+    /// --resume, extends (or shortens) the run.
+    #[arg(long)]
+    pub kimg: Option<f64>,
     /// Images per step (default: min(4096 / resolution, 32), as the official `auto`).
     #[arg(long)]
     pub batch: Option<usize>,
@@ -62,38 +66,39 @@ pub struct TrainArgs {
     /// G EMA half-life in kimg (default batch · 10 / 32).
     #[arg(long)]
     pub ema: Option<f64>,
-    /// Learning rate of G and D.
-    #[arg(long, default_value_t = 0.0025)]
-    pub lr: f64,
-    /// Path-length regularisation weight (0 turns it off).
-    #[arg(long, default_value_t = 2.0)]
-    pub pl_weight: f64,
-    /// Style-mixing probability.
-    #[arg(long, default_value_t = 0.9)]
-    pub style_mixing: f64,
+    /// Learning rate of G and D [default: 0.0025].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Path-length regularisation weight (0 turns it off) [default: 2].
+    #[arg(long)]
+    pub pl_weight: Option<f64>,
+    /// Style-mixing probability [default: 0.9].
+    #[arg(long)]
+    pub style_mixing: Option<f64>,
     /// Add horizontally mirrored copies of the images.
     #[arg(long)]
     pub mirror: bool,
     /// Augmentation of everything D sees, with the official `bgc` pipeline (flips,
     /// quarter turns, translation, scaling, rotation, colour): ada (probability adapted so
-    /// that D's mean sign on reals stays near 0.6), fixed (probability --p) or noaug.
-    #[arg(long, default_value = "ada")]
-    pub aug: String,
-    /// Augmentation probability for --aug fixed.
-    #[arg(long, default_value_t = 0.0)]
-    pub p: f64,
+    /// that D's mean sign on reals stays near 0.6), fixed (probability --p) or noaug
+    /// [default: ada].
+    #[arg(long)]
+    pub aug: Option<String>,
+    /// Augmentation probability for --aug fixed [default: 0].
+    #[arg(long)]
+    pub p: Option<f64>,
     /// Condition on these label columns of the dataset (comma separated, one-hot each).
     #[arg(long, value_delimiter = ',')]
     pub cond: Vec<String>,
-    /// Seed of the initialisation and of every random draw.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Report, log and checkpoint every this many kimg.
-    #[arg(long, default_value_t = 1.0)]
-    pub tick: f64,
-    /// Write a sample grid and a model snapshot every this many ticks.
-    #[arg(long, default_value_t = 5)]
-    pub snap: usize,
+    /// Seed of the initialisation and of every random draw [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Report, log and checkpoint every this many kimg [default: 1].
+    #[arg(long)]
+    pub tick: Option<f64>,
+    /// Write a sample grid and a model snapshot every this many ticks [default: 5].
+    #[arg(long)]
+    pub snap: Option<usize>,
     /// Name of the exported model (default: the run directory's name).
     #[arg(long)]
     pub name: Option<String>,
@@ -105,6 +110,8 @@ pub struct TrainArgs {
     /// Stop once the run has taken this many steps in all (it can be resumed later).
     #[arg(long)]
     pub max_steps: Option<u64>,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
@@ -126,28 +133,136 @@ fn options(args: &TrainArgs, resolution: usize) -> Result<TrainOptions> {
         Some(b) => TrainOptions::with_batch(resolution, b),
         None => TrainOptions::auto(resolution),
     };
-    opts.preset = args.preset.clone();
+    opts.preset = args.preset.clone().unwrap_or_else(|| "small".into());
     opts.channel_base = args.channel_base;
     opts.channel_max = args.channel_max;
-    opts.kimg = args.kimg;
     if let Some(g) = args.gamma {
         opts.gamma = g;
     }
     if let Some(e) = args.ema {
         opts.ema_kimg = e;
     }
-    opts.g_lr = args.lr;
-    opts.d_lr = args.lr;
-    opts.pl_weight = args.pl_weight;
-    opts.style_mixing_prob = args.style_mixing;
+    let lr = args.lr.unwrap_or(0.0025);
+    opts.g_lr = lr;
+    opts.d_lr = lr;
+    opts.pl_weight = args.pl_weight.unwrap_or(2.0);
+    opts.style_mixing_prob = args.style_mixing.unwrap_or(0.9);
     opts.mirror = args.mirror;
-    opts.augment = AugmentMode::parse(&args.aug, args.p).map_err(anyhow::Error::msg)?;
+    opts.augment = augment_mode(args)?.unwrap_or(AugmentMode::Ada { target: 0.6 });
     opts.cond = args.cond.clone();
-    opts.seed = args.seed;
-    opts.tick_kimg = args.tick;
-    opts.snapshot_ticks = args.snap.max(1);
+    opts.seed = args.seed.unwrap_or(0);
+    opts.kimg = args.kimg.unwrap_or(25_000.0);
+    opts.tick_kimg = args.tick.unwrap_or(1.0);
+    opts.snapshot_ticks = args.snap.unwrap_or(5);
     opts.validate().map_err(anyhow::Error::msg)?;
     Ok(opts)
+}
+
+/// The augmentation `--aug` and `--p` ask for, if either is given.
+fn augment_mode(args: &TrainArgs) -> Result<Option<AugmentMode>> {
+    if args.aug.is_none() && args.p.is_none() {
+        return Ok(None);
+    }
+    let name = args
+        .aug
+        .as_deref()
+        .unwrap_or(if args.p.is_some() { "fixed" } else { "ada" });
+    Ok(Some(
+        AugmentMode::parse(name, args.p.unwrap_or(0.0)).map_err(anyhow::Error::msg)?,
+    ))
+}
+
+/// Applies the options given with `--resume` to a resumed run's stored ones: the length of
+/// the run (`--kimg`) and how often it reports (`--tick`, `--snap`) may change; everything
+/// that shapes the training itself is fixed by the checkpoint, so that the run continues
+/// exactly as it began, and giving it another value is an error that says so.
+fn apply_on_resume(args: &TrainArgs, opts: &mut TrainOptions) -> Result<()> {
+    let mut fixed: Vec<String> = Vec::new();
+    let mut differs = |flag: &str, given: Option<String>, stored: String| {
+        if let Some(given) = given.filter(|g| *g != stored) {
+            fixed.push(format!("{flag} {given} (the run has {stored})"));
+        }
+    };
+    differs("--preset", args.preset.clone(), opts.preset.clone());
+    let show = |v: Option<usize>| v.map_or("the preset's".to_string(), |v| v.to_string());
+    differs(
+        "--channel-base",
+        args.channel_base.map(|v| v.to_string()),
+        show(opts.channel_base),
+    );
+    differs(
+        "--channel-max",
+        args.channel_max.map(|v| v.to_string()),
+        show(opts.channel_max),
+    );
+    differs(
+        "--batch",
+        args.batch.map(|v| v.to_string()),
+        opts.batch.to_string(),
+    );
+    differs(
+        "--gamma",
+        args.gamma.map(|v| v.to_string()),
+        opts.gamma.to_string(),
+    );
+    differs(
+        "--ema",
+        args.ema.map(|v| v.to_string()),
+        opts.ema_kimg.to_string(),
+    );
+    differs(
+        "--lr",
+        args.lr.map(|v| v.to_string()),
+        opts.g_lr.to_string(),
+    );
+    differs(
+        "--pl-weight",
+        args.pl_weight.map(|v| v.to_string()),
+        opts.pl_weight.to_string(),
+    );
+    differs(
+        "--style-mixing",
+        args.style_mixing.map(|v| v.to_string()),
+        opts.style_mixing_prob.to_string(),
+    );
+    differs(
+        "--mirror",
+        args.mirror.then(|| "on".to_string()),
+        if opts.mirror { "on" } else { "off" }.into(),
+    );
+    differs(
+        "--aug/--p",
+        augment_mode(args)?.map(|m| format!("{m:?}")),
+        format!("{:?}", opts.augment),
+    );
+    differs(
+        "--cond",
+        (!args.cond.is_empty()).then(|| args.cond.join(",")),
+        opts.cond.join(","),
+    );
+    differs(
+        "--seed",
+        args.seed.map(|v| v.to_string()),
+        opts.seed.to_string(),
+    );
+    if !fixed.is_empty() {
+        bail!(
+            "with --resume these options cannot change: {}. A run continues exactly as it \
+             began; start a new run with --out to train with other settings (--kimg, --tick, \
+             --snap, --max-steps, --name, --license and --device may be given with --resume)",
+            fixed.join("; ")
+        );
+    }
+    if let Some(kimg) = args.kimg {
+        opts.kimg = kimg;
+    }
+    if let Some(tick) = args.tick {
+        opts.tick_kimg = tick;
+    }
+    if let Some(snap) = args.snap {
+        opts.snapshot_ticks = snap;
+    }
+    opts.validate().map_err(anyhow::Error::msg)
 }
 
 fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<()> {
@@ -171,7 +286,9 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         if !checkpoint.exists() {
             bail!("{} has no checkpoint to resume from", run.display());
         }
-        Trainer::<AB>::resume(&checkpoint, dataset.clone(), device)?
+        let mut trainer = Trainer::<AB>::resume(&checkpoint, dataset.clone(), device)?;
+        apply_on_resume(args, &mut trainer.opts)?;
+        trainer
     } else {
         if checkpoint.exists() {
             bail!(
@@ -184,9 +301,9 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         Trainer::<AB>::new(opts, dataset.clone(), device)?
     };
     ensure_dir(&run.join("samples"))?;
-    std::fs::write(
-        run.join("dataset.txt"),
-        format!("{}\n", std::fs::canonicalize(&data_dir)?.display()),
+    write_bytes(
+        &run.join("dataset.txt"),
+        format!("{}\n", std::fs::canonicalize(&data_dir)?.display()).as_bytes(),
     )?;
     let name = args.name.clone().unwrap_or_else(|| {
         run.file_name()
@@ -200,12 +317,38 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         )
     });
     let seeds: Vec<u32> = (0..32).collect();
-    if !resuming {
-        write_reals(&dataset, &trainer, &run)?;
+    let snapshot = |trainer: &Trainer<AB>| -> Result<PathBuf> {
+        let kimg = trainer.kimg().round() as u64;
+        let model_path = run.join("model.safetensors");
+        let mut model = trainer.export(&name, &license);
+        model.save(&model_path)?;
+        let labeller = args.provenance.labeller(&model, 1.0, "const")?;
+        let depiction = Depiction::Composite {
+            seeds: seeds.clone(),
+            class: None,
+            description: format!("training snapshot at {kimg} kimg (G_ema, seeds 0-31)"),
+        };
         write_grid(
+            &labeller,
             &trainer.samples(&seeds),
-            &run.join("samples/fakes000000.png"),
+            &depiction,
+            &run.join(format!("samples/fakes{kimg:06}.png")),
         )?;
+        if kimg == 0 {
+            let depiction = Depiction::TrainingPhotos {
+                description: "the first 32 real training images in training order".into(),
+            };
+            write_grid(
+                &labeller,
+                &reals(&dataset, trainer)?,
+                &depiction,
+                &run.join("samples/reals.png"),
+            )?;
+        }
+        Ok(model_path)
+    };
+    if !resuming {
+        snapshot(&trainer)?;
         trainer.save_checkpoint(&checkpoint)?;
     }
     let opts = trainer.opts.clone();
@@ -228,13 +371,7 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
             }
             let ticks_done = (trainer.kimg() / opts.tick_kimg).round() as usize;
             if ticks_done.is_multiple_of(opts.snapshot_ticks) || trainer.done() {
-                let kimg = trainer.kimg().round() as u64;
-                write_grid(
-                    &trainer.samples(&seeds),
-                    &run.join(format!("samples/fakes{kimg:06}.png")),
-                )?;
-                let model = run.join("model.safetensors");
-                trainer.export(&name, &license).save(&model)?;
+                let model = snapshot(&trainer)?;
                 bar.println(format!(
                     "kimg {:.1}: wrote {} and {}",
                     trainer.kimg(),
@@ -338,19 +475,25 @@ fn append_line(path: &Path, value: &serde_json::Value) -> Result<()> {
     Ok(())
 }
 
-fn write_grid(batch: &PixelBatch, path: &Path) -> Result<()> {
+/// A batch of images as one labelled grid, 8 wide.
+fn write_grid(
+    labeller: &Labeller,
+    batch: &PixelBatch,
+    depiction: &Depiction,
+    path: &Path,
+) -> Result<()> {
     let images = (0..batch.count)
         .map(|i| to_image(batch, i))
         .collect::<Result<Vec<_>>>()?;
-    save_image(&grid(&images, 8), path)
+    labeller.write(&grid(&images, 8), depiction, path)?;
+    Ok(())
 }
 
-/// The first 32 real images in training order, as a grid for comparison.
-fn write_reals<AB: AutodiffBackend>(
+/// The first 32 real images in training order, for comparison.
+fn reals<AB: AutodiffBackend>(
     dataset: &Arc<PackedDataset>,
     trainer: &Trainer<AB>,
-    run: &Path,
-) -> Result<()> {
+) -> Result<PixelBatch> {
     let opts = &trainer.opts;
     let mut real = RealImages::new(dataset.clone(), opts.mirror, opts.seed, &[])?;
     let count = real.len().min(32);
@@ -370,5 +513,5 @@ fn write_reals<AB: AutodiffBackend>(
             })
             .collect(),
     };
-    write_grid(&pixels, &run.join("samples/reals.png"))
+    Ok(pixels)
 }

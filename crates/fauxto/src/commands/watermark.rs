@@ -8,7 +8,7 @@ use fauxto_trust::watermark::{self, Key, Payload};
 use image::DynamicImage;
 
 use crate::images::{ensure_dir, save_image};
-use crate::provenance::PUBLIC_WATERMARK_KEY;
+use fauxto_app::labels::PUBLIC_WATERMARK_KEY;
 
 #[derive(Debug, Args)]
 pub struct WatermarkArgs {
@@ -69,7 +69,7 @@ pub fn run(args: &WatermarkArgs) -> Result<()> {
 }
 
 fn open(path: &Path) -> Result<DynamicImage> {
-    image::open(path).with_context(|| format!("reading {}", path.display()))
+    fauxto_app::images::load_image(path)
 }
 
 fn embed(args: &EmbedArgs) -> Result<()> {
@@ -81,7 +81,8 @@ fn embed(args: &EmbedArgs) -> Result<()> {
     ensure_dir(&args.out)?;
     for path in &args.images {
         let img = open(path)?;
-        let marked = watermark::embed(&img.to_rgb8(), &key, payload, args.psnr);
+        let marked = watermark::embed(&img.to_rgb8(), &key, payload, args.psnr)
+            .with_context(|| format!("{}: not marked", path.display()))?;
         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
         let out = args.out.join(format!("{stem}.png"));
         let result = if img.color().has_alpha() {
@@ -134,6 +135,7 @@ fn detect(args: &DetectArgs) -> Result<()> {
                 "file": path,
                 "found": d.found,
                 "payload": d.payload.map(Payload::to_hex),
+                "format": d.format,
                 "decoded": d.decoded.to_hex(),
                 "score": d.score,
                 "scale": d.scale,

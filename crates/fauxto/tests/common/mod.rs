@@ -4,16 +4,35 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// Runs the binary under test, with its signing keys and its registry of face indexes
-/// in a directory of this test process (never the user's own).
+/// The directory that stands in for the user's home, config and data directories in this
+/// test process: nothing a test runs ever reads or writes the real ones.
+pub fn own_home() -> PathBuf {
+    std::env::temp_dir().join(format!("fauxto-test-home-{}", std::process::id()))
+}
+
+/// The binary under test, with `args`, its signing keys, its registry of face indexes and
+/// its home directory in [`own_home`] (never the user's own), and no `FAUXTO_*` setting
+/// inherited from the environment.
+pub fn command(args: &[&str]) -> Command {
+    let home = own_home();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fauxto"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("FAUXTO_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.args(args)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("FAUXTO_KEYS", home.join("keys"))
+        .env("FAUXTO_INDEXES", home.join("face-indexes.json"));
+    cmd
+}
+
+/// Runs the binary under test (see [`command`]).
 pub fn fauxto(args: &[&str]) -> Output {
-    let own = std::env::temp_dir().join(format!("fauxto-test-keys-{}", std::process::id()));
-    Command::new(env!("CARGO_BIN_EXE_fauxto"))
-        .args(args)
-        .env("FAUXTO_KEYS", &own)
-        .env("FAUXTO_INDEXES", own.join("face-indexes.json"))
-        .output()
-        .expect("fauxto runs")
+    command(args).output().expect("fauxto runs")
 }
 
 /// Standard output of a run that must succeed.
@@ -36,7 +55,7 @@ pub fn scratch(group: &str, name: &str) -> PathBuf {
     dir
 }
 
-/// The shared UTKFace zip beside the project.
+/// The 128 UTKFace faces committed with the project (`testdata/`), with their labels.
 pub fn utkface() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/utkface-128.zip")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/utkface-sample.zip")
 }
