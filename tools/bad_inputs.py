@@ -91,12 +91,18 @@ def make_inputs(d, fauxto):
         with open(p, "wb") as f:
             f.write(data)
         paths[name] = p
-    # Training runs whose checkpoint is damaged.
-    for name, data in [("run-random", os.urandom(4096)), ("run-truncated", good[: len(good) // 3])]:
+    # Training runs whose checkpoint is damaged, on a real (small) dataset.
+    data = os.path.join(d, "data16")
+    subprocess.run([fauxto, "dataset", sample, "--out", data, "--res", "16", "--max-images", "16"],
+                   check=True, capture_output=True)
+    for name, blob in [("run-random", os.urandom(4096)), ("run-truncated", good[: len(good) // 3]),
+                       ("run-model-not-checkpoint", good)]:
         run = os.path.join(d, name)
         os.makedirs(run, exist_ok=True)
         with open(os.path.join(run, "checkpoint.safetensors"), "wb") as f:
-            f.write(data)
+            f.write(blob)
+        with open(os.path.join(run, "dataset.txt"), "w") as f:
+            f.write(data + "\n")
         paths[name] = run
     return paths
 
@@ -133,6 +139,7 @@ def main():
         os.environ.update({"HOME": home, "FAUXTO_KEYS": os.path.join(home, "keys"),
                            "FAUXTO_INDEXES": os.path.join(home, "indexes.json")})
         paths = make_inputs(d, fauxto)
+        subprocess.run([fauxto, "keys", "init"], check=True, capture_output=True)
         out = os.path.join(d, "out")
         images = ["missing.png", "empty.png", "text-named.png", "truncated.png", "truncated.jpg", "1x1.png",
                   "60000x60000.png"]
@@ -146,7 +153,7 @@ def main():
                 ("watermark detect", img, ["watermark", "detect", p]),
                 ("watermark embed", img, ["watermark", "embed", p, "--payload", "0123456789ab", "--out", out]),
                 ("verify", img, ["verify", p]),
-                ("sign", img, ["sign", p, "--out", os.path.join(out, "signed.png")]),
+                ("sign", img, ["sign", p, "--out", os.path.join(out, "signed" + os.path.splitext(p)[1])]),
                 ("dataset", img, ["dataset", p, "--out", os.path.join(out, "ds"), "--res", "32"]),
             ]
         cases.append(("dataset", "bomb.zip", ["dataset", paths["bomb.zip"], "--out", os.path.join(out, "ds"),
@@ -165,7 +172,7 @@ def main():
                 ("info", m, ["info", p]),
                 ("export-onnx", m, ["export-onnx", "--model", p, "--out", os.path.join(out, "g.onnx")]),
             ]
-        for run in ["run-random", "run-truncated"]:
+        for run in ["run-random", "run-truncated", "run-model-not-checkpoint"]:
             cases.append(("train --resume", run + "/checkpoint.safetensors", ["train", "--resume", paths[run]]))
         results = []
         failed = 0

@@ -66,14 +66,20 @@ pub const MAX_INPUT_PIXELS: u64 = 100_000_000;
 
 /// Decodes an image (format from its content: PNG, JPEG, WebP, GIF's first frame, and the
 /// other formats the `image` crate reads), refusing one that declares more than
-/// [`MAX_INPUT_PIXELS`] or would need more memory than the decoder's limit.
+/// [`MAX_INPUT_PIXELS`] or would need more memory than the decoder's limit, and a JPEG that
+/// ends before its end-of-image marker.
 pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {
     use image::ImageDecoder;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .context("cannot read the image")?;
-    if reader.format().is_none() {
-        bail!("not an image in a format fauxto reads (PNG, JPEG, WebP, GIF, ...)");
+    match reader.format() {
+        None => bail!("not an image in a format fauxto reads (PNG, JPEG, WebP, GIF, ...)"),
+        // JPEG decoders render a truncated file as a partly grey image without complaint.
+        Some(ImageFormat::Jpeg) => {
+            fauxto_data::decode::check_jpeg_complete(bytes).map_err(anyhow::Error::msg)?
+        }
+        Some(_) => {}
     }
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(1 << 30);

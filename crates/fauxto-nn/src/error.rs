@@ -32,7 +32,7 @@ pub enum ModelError {
     Unexpected(String),
     #[error("{0}")]
     Format(String),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         source: std::io::Error,

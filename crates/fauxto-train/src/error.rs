@@ -15,7 +15,7 @@ pub enum TrainError {
     Config(#[from] ConfigError),
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: String, message: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

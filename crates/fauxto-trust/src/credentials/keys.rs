@@ -41,7 +41,7 @@ pub const SIGNER_KEY: &str = "signer.key.pem";
 pub enum KeyError {
     #[error("{0} already exists; remove it or use another directory")]
     Exists(PathBuf),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

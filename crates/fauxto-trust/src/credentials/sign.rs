@@ -15,7 +15,7 @@ use super::{SourceType, GENERATION_LABEL, WATERMARK_ALG};
 pub enum SignError {
     #[error("no signing key in {0} (run `fauxto keys init`, or give --keys DIR)")]
     NoKeys(std::path::PathBuf),
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Io {
         path: std::path::PathBuf,
         source: std::io::Error,
