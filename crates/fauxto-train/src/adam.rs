@@ -211,6 +211,54 @@ mod tests {
     use super::*;
     use burn::backend::Flex;
 
+    /// Moments read back from a checkpoint must fit their parameters: another size, a
+    /// missing partner or a moment of no parameter is an error naming it, not a panic in
+    /// the next step.
+    #[test]
+    fn loaded_moments_are_checked_against_their_parameters() {
+        let dev = Default::default();
+        let mut adam = Adam::<Flex>::new(AdamConfig::stylegan2(0.002, None));
+        adam.steps = 1;
+        let p = Tensor::<Flex, 1>::from_floats([1.0, -2.0, 0.5], &dev);
+        adam.update("w", p, Tensor::from_floats([0.1, 0.2, 0.3], &dev));
+        let mut sd = StateDict::default();
+        adam.save("G_opt", &mut sd);
+        let mut params = StateDict::default();
+        params.tensors.insert(
+            "w".into(),
+            HostTensor {
+                shape: vec![3],
+                data: vec![0.0; 3],
+            },
+        );
+        let config = AdamConfig::stylegan2(0.002, None);
+        let load = |sd: &StateDict, params: &StateDict| {
+            Adam::<Flex>::load(config, 1, "G_opt", sd, params, &dev)
+        };
+        assert_eq!(load(&sd, &params).unwrap().len(), 1);
+
+        let mut wider = params.clone();
+        wider.tensors.get_mut("w").unwrap().shape = vec![4];
+        wider.tensors.get_mut("w").unwrap().data = vec![0.0; 4];
+        let err = load(&sd, &wider).err().unwrap();
+        assert!(
+            err.contains("G_opt.m.w holds 3 values") && err.contains("[4]"),
+            "{err}"
+        );
+
+        let err = load(&sd, &StateDict::default()).err().unwrap();
+        assert!(err.contains("belongs to no parameter"), "{err}");
+
+        let mut lonely = sd.clone();
+        lonely.tensors.remove("G_opt.v.w");
+        let err = load(&lonely, &params).err().unwrap();
+        assert!(err.contains("no second moment"), "{err}");
+        let mut lonely = sd.clone();
+        lonely.tensors.remove("G_opt.m.w");
+        let err = load(&lonely, &params).err().unwrap();
+        assert!(err.contains("no first moment"), "{err}");
+    }
+
     /// Three steps of `torch.optim.Adam` (float32) with the official gradient cleaning,
     /// for the plain and the lazily corrected (interval 4) StyleGAN2 settings; the
     /// expected values were printed by PyTorch 2.x.

@@ -196,6 +196,15 @@ fn index_resumes_after_an_interruption_to_the_same_bytes() {
     let out = fauxto(&["index", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--restart"));
+
+    // Nor is one whose header holds non-ASCII text: still a clear error, not a panic.
+    let mut foreign = header.clone();
+    foreign["manifest_digest"] = "é".repeat(20).into();
+    std::fs::write(dir.join("faces.json"), foreign.to_string()).unwrap();
+    let out = fauxto(&["index", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--restart") && err.contains("éééé"), "{err}");
 }
 
 #[test]

@@ -138,12 +138,7 @@ fn assert_labelled(path: &Path, source: &str, watermark: Option<(u32, bool)>) {
 
 /// [`assert_labelled_by`] the demo model.
 fn assert_labelled_demo(path: &Path, watermark: Option<(u32, bool)>) {
-    assert_labelled_by(
-        path,
-        "demo64",
-        "trainedAlgorithmicMedia",
-        watermark,
-    )
+    assert_labelled_by(path, "demo64", "trainedAlgorithmicMedia", watermark)
 }
 
 #[test]
