@@ -10,3 +10,4 @@ pub mod keys;
 pub mod labels;
 pub mod payload;
 pub mod registry;
+pub mod render;

@@ -3,22 +3,11 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use fauxto_nn::sample::PixelBatch;
-use image::{DynamicImage, GrayImage, RgbImage};
-
-/// One image of a batch as an `image` crate image (grey or RGB).
-pub fn to_image(batch: &PixelBatch, idx: usize) -> Result<DynamicImage> {
-    let (w, h) = (batch.width as u32, batch.height as u32);
-    let px = batch.image(idx).to_vec();
-    Ok(match batch.channels {
-        1 => DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, px).expect("size")),
-        3 => DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, px).expect("size")),
-        c => bail!("cannot write images with {c} channels (only 1 or 3)"),
-    })
-}
+use anyhow::{Context, Result};
+use image::{DynamicImage, RgbImage};
 
 pub use fauxto_app::images::{encode_image, format_for, write_bytes};
+pub use fauxto_app::render::to_image;
 
 /// Encodes `img` in the format of `path` and writes it atomically, unlabelled (for images
 /// that are not fauxto's own, such as a user's image that was watermarked).

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use commands::{
     analyze, bench, credentials, dataset, export_onnx, face_bench, generate, guard, import, index,
-    info, init_model, interpolate, metrics, mix, report, train, watermark,
+    info, init_model, interpolate, library, metrics, mix, report, train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -77,6 +77,8 @@ enum Command {
     Metrics(metrics::MetricsArgs),
     /// Measure the face networks' throughput (faces/s) on this machine.
     BenchFaces(face_bench::FaceBenchArgs),
+    /// A searchable library of generated faces: init, add, search, similar, export, stats.
+    Library(library::LibraryArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
         Command::Guard(a) => guard::run(a),
         Command::Report(a) => report::run(a),
         Command::Metrics(a) => metrics::run(a),
+        Command::Library(a) => library::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

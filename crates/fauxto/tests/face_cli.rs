@@ -6,31 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 mod common;
-use common::{fauxto, ok};
+use common::{fauxto, ok, pack_and_index_fixture_faces};
 
 fn scratch(name: &str) -> PathBuf {
     common::scratch("face", name)
 }
 
-fn fixture_images() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fauxto-face/tests/fixtures/images")
-}
-
 fn fixture(name: &str) -> PathBuf {
-    fixture_images().join(name)
-}
-
-/// Packs the 24 fixture faces as a 64×64 dataset in `dir` and indexes it.
-fn pack_and_index_fixture_faces(dir: &Path) {
-    ok(&fauxto(&[
-        "dataset",
-        fixture_images().to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-        "--res",
-        "64",
-    ]));
-    ok(&fauxto(&["index", dir.to_str().unwrap(), "--json"]));
+    common::fixture_faces().join(name)
 }
 
 /// The fixture faces packed and indexed once for the tests below.

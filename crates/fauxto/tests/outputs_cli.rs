@@ -20,20 +20,8 @@ fn scratch(name: &str) -> PathBuf {
 fn indexed_dataset() -> &'static Path {
     static DATA: OnceLock<PathBuf> = OnceLock::new();
     DATA.get_or_init(|| {
-        let images =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fauxto-face/tests/fixtures/images");
         let dir = scratch("data").join("faces64");
-        ok(&fauxto(&[
-            "dataset",
-            images.to_str().unwrap(),
-            "--out",
-            dir.to_str().unwrap(),
-            "--res",
-            "64",
-            "--license",
-            "UTKFace: non-commercial research use only",
-        ]));
-        ok(&fauxto(&["index", dir.to_str().unwrap(), "--json"]));
+        common::pack_and_index_fixture_faces(&dir);
         dir
     })
 }

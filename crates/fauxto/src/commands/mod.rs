@@ -15,6 +15,7 @@ pub mod index;
 pub mod info;
 pub mod init_model;
 pub mod interpolate;
+pub mod library;
 pub mod memorisation;
 pub mod metrics;
 pub mod mix;

@@ -1,7 +1,9 @@
 //! Helpers shared by the end-to-end tests of the `fauxto` binary.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+pub mod services;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The directory that stands in for the user's home, config and data directories in this
@@ -58,4 +60,25 @@ pub fn scratch(group: &str, name: &str) -> PathBuf {
 /// The 128 UTKFace faces committed with the project (`testdata/`), with their labels.
 pub fn utkface() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/utkface-sample.zip")
+}
+
+/// The 24 face photos of the face-analysis fixtures.
+pub fn fixture_faces() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fauxto-face/tests/fixtures/images")
+}
+
+/// Packs the fixture faces as a 64x64 dataset in `dir` (UTKFace's licence recorded) and
+/// indexes it.
+pub fn pack_and_index_fixture_faces(dir: &Path) {
+    ok(&fauxto(&[
+        "dataset",
+        fixture_faces().to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--res",
+        "64",
+        "--license",
+        "UTKFace: non-commercial research use only",
+    ]));
+    ok(&fauxto(&["index", dir.to_str().unwrap(), "--json"]));
 }

@@ -1,0 +1,61 @@
+//! `library check`: the catalogue and the image store agree — every catalogued face has its
+//! image at each of its sizes, and no image is left that no face names (an orphan).
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::library::Library;
+use crate::store::ImageStore;
+
+/// What `check` found.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CheckReport {
+    pub faces: u64,
+    pub images: u64,
+    /// Images the catalogue names that the store lacks.
+    pub missing: Vec<String>,
+    /// Images in the store that no catalogued face names.
+    pub orphans: Vec<String>,
+    /// Open or half-done job ranges (work a later `add` will finish).
+    pub unfinished_ranges: u64,
+}
+
+impl CheckReport {
+    pub fn consistent(&self) -> bool {
+        self.missing.is_empty() && self.orphans.is_empty()
+    }
+}
+
+impl Library {
+    /// Compares the catalogue with the image store.
+    pub async fn check(&self) -> Result<CheckReport> {
+        let rows = sqlx::query("SELECT model_sha256, truncation, seed, sizes FROM faces")
+            .fetch_all(&self.db.pool)
+            .await?;
+        let mut named = BTreeSet::new();
+        for row in &rows {
+            let sha: String = row.try_get(0)?;
+            let truncation: f64 = row.try_get(1)?;
+            let seed = u32::try_from(row.try_get::<i64, _>(2)?)?;
+            let sizes: Vec<u32> = serde_json::from_str(&row.try_get::<String, _>(3)?)?;
+            for size in sizes {
+                named.insert(ImageStore::key(&sha, truncation, seed, size));
+            }
+        }
+        let stored: BTreeSet<String> = self.images.list().await?.into_iter().collect();
+        let unfinished: i64 = sqlx::query("SELECT COUNT(*) FROM ranges WHERE state <> 'done'")
+            .fetch_one(&self.db.pool)
+            .await?
+            .try_get(0)?;
+        Ok(CheckReport {
+            faces: rows.len() as u64,
+            images: stored.len() as u64,
+            missing: named.difference(&stored).cloned().collect(),
+            orphans: stored.difference(&named).cloned().collect(),
+            unfinished_ranges: unfinished.max(0) as u64,
+        })
+    }
+}

@@ -1,0 +1,31 @@
+//! The face library: a catalogue of faces of people who do not exist, each with its
+//! attributes (age, gender, expression, head pose — as fauxto's face networks see them),
+//! its identity descriptor for look-alike search, where it came from (model, seed,
+//! truncation, training-data licence), and its labelled image files.
+//!
+//! Embedded by default — SQLite in WAL mode and image files in one directory, nothing to
+//! install — and, for teams, PostgreSQL for the catalogue and S3-compatible object storage
+//! for the images, behind the same interfaces ([`Library`]). Bulk generation is split into
+//! seed ranges that any number of workers, on any number of machines, claim through the
+//! database, so a worker killed mid-range leaves its range to be claimed again and nothing
+//! is lost or catalogued twice.
+
+pub mod add;
+pub mod check;
+pub mod db;
+pub mod entry;
+pub mod export;
+pub mod jobs;
+pub mod library;
+pub mod location;
+pub mod search;
+pub mod similar;
+pub mod stats;
+pub mod store;
+
+pub use check::CheckReport;
+pub use entry::{AgeBand, FaceEntry};
+pub use library::Library;
+pub use location::Location;
+pub use search::{FaceQuery, Sort};
+pub use similar::DescriptorIndex;

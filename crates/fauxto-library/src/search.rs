@@ -1,0 +1,332 @@
+//! Attribute search: filters on what the face networks saw (age, gender, expression, head
+//! direction) and where a face came from (model), sorted newest first, in a seeded random
+//! order, or "diverse" (a page spread over age bands, genders and expressions), in pages of
+//! up to [`MAX_PER_PAGE`].
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::db::Db;
+use crate::entry::{descriptor_from_bytes, AgeBand, FaceEntry};
+
+/// The most faces one page holds.
+pub const MAX_PER_PAGE: u32 = 100;
+
+/// How a result is ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sort {
+    /// Most recently catalogued first.
+    #[default]
+    Newest,
+    /// A random order, the same for the same seed.
+    Random(u64),
+    /// Spread over (age band, gender, expression) groups: each group's first face, then
+    /// each group's second, and so on.
+    Diverse,
+}
+
+/// A search of the catalogue.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaceQuery {
+    /// Estimated age in years, inclusive.
+    pub age: Option<(f32, f32)>,
+    pub age_band: Option<AgeBand>,
+    /// "male" or "female".
+    pub gender: Option<String>,
+    /// One of the seven expressions (the most probable one).
+    pub expression: Option<String>,
+    /// "left", "frontal" or "right".
+    pub facing: Option<String>,
+    /// Faces of the model whose SHA-256 starts with this (hex).
+    pub model: Option<String>,
+    /// Only faces with ids up to this (for reading a large selection in chunks).
+    pub max_id: Option<i64>,
+    pub sort: Sort,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// One page of results and how many faces match in all.
+#[derive(Clone, Debug, Serialize)]
+pub struct Page {
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    pub faces: Vec<FaceEntry>,
+}
+
+/// A value bound to a query.
+#[derive(Clone, Debug, PartialEq)]
+enum Bind {
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+/// SQL text with numbered parameters (`$1`, `$2`…, read alike by SQLite and PostgreSQL)
+/// and their values.
+#[derive(Clone, Debug, Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        self.text.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for b in &self.binds {
+            q = match b {
+                Bind::Int(v) => q.bind(*v),
+                Bind::Real(v) => q.bind(*v),
+                Bind::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+}
+
+/// The columns a [`FaceEntry`] is read from, in [`entry_of`]'s order.
+pub const FACE_COLUMNS: &str = "id, model_sha256, seed, truncation, created_at, age, age_band, \
+    gender, gender_probability, expression, neutral, happy, sad, angry, fearful, disgusted, \
+    surprised, yaw, pitch, roll, facing, detection_score, descriptor, group_rank, sizes, watermark";
+
+/// A face read with [`FACE_COLUMNS`].
+pub fn entry_of(row: &AnyRow) -> Result<FaceEntry> {
+    let f = |i: usize| -> Result<f32> { Ok(row.try_get::<f64, _>(i)? as f32) };
+    let band: String = row.try_get(6)?;
+    let sizes: String = row.try_get(24)?;
+    let descriptor: Vec<u8> = row.try_get(22)?;
+    Ok(FaceEntry {
+        id: row.try_get(0)?,
+        model_sha256: row.try_get(1)?,
+        seed: u32::try_from(row.try_get::<i64, _>(2)?)?,
+        truncation: row.try_get(3)?,
+        created_at: row.try_get(4)?,
+        age: f(5)?,
+        age_band: AgeBand::from_name(&band)
+            .ok_or_else(|| anyhow::anyhow!("unknown age band {band:?} in the catalogue"))?,
+        gender: row.try_get(7)?,
+        gender_probability: f(8)?,
+        expression: row.try_get(9)?,
+        expressions: [f(10)?, f(11)?, f(12)?, f(13)?, f(14)?, f(15)?, f(16)?],
+        yaw: f(17)?,
+        pitch: f(18)?,
+        roll: f(19)?,
+        facing: row.try_get(20)?,
+        detection_score: f(21)?,
+        descriptor: descriptor_from_bytes(&descriptor)
+            .ok_or_else(|| anyhow::anyhow!("a damaged descriptor in the catalogue"))?,
+        group_rank: row.try_get(23)?,
+        sizes: serde_json::from_str(&sizes)?,
+        watermark: row.try_get(25)?,
+    })
+}
+
+/// Multiplier and modulus of the seeded shuffle: a bijection of ids below the modulus.
+const SHUFFLE_MUL: i64 = 2_654_435_761;
+const SHUFFLE_MOD: i64 = 4_294_967_291;
+
+impl FaceQuery {
+    /// Checks the query, with messages that say what to change.
+    pub fn validate(&self) -> Result<()> {
+        if self.page == 0 {
+            bail!("pages are numbered from 1");
+        }
+        if self.per_page == 0 || self.per_page > MAX_PER_PAGE {
+            bail!("a page holds 1 to {MAX_PER_PAGE} faces");
+        }
+        if let Some((lo, hi)) = self.age {
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                bail!("an age range is LOW-HIGH with LOW <= HIGH, e.g. 25-35");
+            }
+        }
+        let one_of = |what: &str, v: &Option<String>, allowed: &[&str]| -> Result<()> {
+            match v {
+                Some(v) if !allowed.contains(&v.as_str()) => {
+                    bail!("{what} {v:?} is not one of {}", allowed.join(", "))
+                }
+                _ => Ok(()),
+            }
+        };
+        one_of("gender", &self.gender, &["male", "female"])?;
+        one_of("facing", &self.facing, &["left", "frontal", "right"])?;
+        one_of(
+            "expression",
+            &self.expression,
+            &fauxto_face::dense_net::EXPRESSIONS,
+        )?;
+        if let Some(m) = &self.model {
+            if m.is_empty() || !m.chars().all(|c| c.is_ascii_hexdigit()) {
+                bail!("--model in a search is a SHA-256 prefix (hex digits)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The WHERE clause of the filters.
+    fn filters(&self, sql: &mut Sql) {
+        sql.push(" WHERE 1 = 1");
+        if let Some((lo, hi)) = self.age {
+            sql.push(" AND age >= ")
+                .bind(Bind::Real(lo as f64))
+                .push(" AND age <= ")
+                .bind(Bind::Real(hi as f64));
+        }
+        if let Some(band) = self.age_band {
+            sql.push(" AND age_band = ")
+                .bind(Bind::Text(band.name().into()));
+        }
+        for (column, value) in [
+            ("gender", &self.gender),
+            ("expression", &self.expression),
+            ("facing", &self.facing),
+        ] {
+            if let Some(v) = value {
+                sql.push(&format!(" AND {column} = "))
+                    .bind(Bind::Text(v.clone()));
+            }
+        }
+        if let Some(max) = self.max_id {
+            sql.push(" AND id <= ").bind(Bind::Int(max));
+        }
+        if let Some(m) = &self.model {
+            let m = m.to_ascii_lowercase();
+            // A prefix range on the indexed text, rather than LIKE (whose case rules differ).
+            sql.push(" AND model_sha256 >= ")
+                .bind(Bind::Text(m.clone()))
+                .push(" AND model_sha256 < ")
+                .bind(Bind::Text(format!("{m}g")));
+        }
+    }
+
+    fn order(&self, sql: &mut Sql) {
+        match self.sort {
+            Sort::Newest => sql.push(" ORDER BY id DESC"),
+            Sort::Random(seed) => sql
+                .push(&format!(" ORDER BY (id * {SHUFFLE_MUL} + "))
+                .bind(Bind::Int((seed % SHUFFLE_MOD as u64) as i64))
+                .push(&format!(") % {SHUFFLE_MOD}, id")),
+            Sort::Diverse => sql.push(" ORDER BY group_rank, id"),
+        };
+    }
+
+    /// One page of the faces that match.
+    pub async fn run(&self, db: &Db) -> Result<Page> {
+        self.validate()?;
+        let mut count = Sql::default();
+        count.push("SELECT COUNT(*) FROM faces");
+        self.filters(&mut count);
+        let total: i64 = count.query().fetch_one(&db.pool).await?.try_get(0)?;
+        let mut select = Sql::default();
+        select.push(&format!("SELECT {FACE_COLUMNS} FROM faces"));
+        self.filters(&mut select);
+        self.order(&mut select);
+        select
+            .push(" LIMIT ")
+            .bind(Bind::Int(self.per_page as i64))
+            .push(" OFFSET ")
+            .bind(Bind::Int((self.page as i64 - 1) * self.per_page as i64));
+        let rows = select.query().fetch_all(&db.pool).await?;
+        Ok(Page {
+            total: total as u64,
+            page: self.page,
+            per_page: self.per_page,
+            faces: rows.iter().map(entry_of).collect::<Result<_>>()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query() -> FaceQuery {
+        FaceQuery {
+            page: 1,
+            per_page: 10,
+            ..FaceQuery::default()
+        }
+    }
+
+    #[test]
+    fn filters_number_their_parameters_in_order() {
+        let q = FaceQuery {
+            age: Some((25.0, 35.0)),
+            gender: Some("female".into()),
+            expression: Some("happy".into()),
+            facing: Some("left".into()),
+            sort: Sort::Random(7),
+            ..query()
+        };
+        q.validate().unwrap();
+        let mut sql = Sql::default();
+        q.filters(&mut sql);
+        q.order(&mut sql);
+        assert_eq!(
+            sql.text,
+            " WHERE 1 = 1 AND age >= $1 AND age <= $2 AND gender = $3 AND expression = $4 \
+             AND facing = $5 ORDER BY (id * 2654435761 + $6) % 4294967291, id"
+        );
+        assert_eq!(sql.binds.len(), 6);
+    }
+
+    #[test]
+    fn bad_queries_say_what_to_change() {
+        for (q, needle) in [
+            (FaceQuery { page: 0, ..query() }, "from 1"),
+            (
+                FaceQuery {
+                    per_page: 101,
+                    ..query()
+                },
+                "1 to 100",
+            ),
+            (
+                FaceQuery {
+                    age: Some((40.0, 30.0)),
+                    ..query()
+                },
+                "LOW <= HIGH",
+            ),
+            (
+                FaceQuery {
+                    gender: Some("x".into()),
+                    ..query()
+                },
+                "male, female",
+            ),
+            (
+                FaceQuery {
+                    expression: Some("bored".into()),
+                    ..query()
+                },
+                "happy",
+            ),
+            (
+                FaceQuery {
+                    model: Some("xyz".into()),
+                    ..query()
+                },
+                "hex",
+            ),
+        ] {
+            let err = q.validate().unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+}

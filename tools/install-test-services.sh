@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the servers the library's tests start and stop by themselves: PostgreSQL (Debian's
+# `postgresql` package; the tests run their own throwaway cluster, not the system one) and
+# an S3-compatible object store (`moto_server`, PyPI's moto[server]). Does nothing for what
+# is already installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "== installing PostgreSQL (Debian: postgresql)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+fi
+
+if ! command -v moto_server >/dev/null && ! python3 -c "import moto.server" 2>/dev/null; then
+    echo "== installing the S3-compatible server (PyPI: moto[server])"
+    python3 -m pip install --quiet -r tools/requirements-services.txt 2>/dev/null \
+        || python3 -m pip install --quiet --user --break-system-packages -r tools/requirements-services.txt
+fi
