@@ -157,6 +157,24 @@ impl Labeller {
         truncation: f64,
         noise: &str,
     ) -> Result<Self> {
+        let training = model.info.training_data.as_ref();
+        Self::from_facts(
+            options,
+            Generation {
+                model_name: model.info.name.clone(),
+                model_sha256: model.sha256.clone(),
+                training_data_root: training.map(|t| t.manifest_root.clone()),
+                training_data_license: training.map(|t| t.license.clone()),
+                truncation,
+                noise_mode: noise.into(),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// A labeller whose credentials state `facts` (for images about a model's outputs made
+    /// without the model file at hand, e.g. a library's charts).
+    pub fn from_facts(options: &LabelOptions, facts: Generation) -> Result<Self> {
         let mut created_keys = None;
         let signer = if options.credentials {
             let dir = key_dir(options.keys.as_deref());
@@ -167,21 +185,12 @@ impl Labeller {
         } else {
             None
         };
-        let training = model.info.training_data.as_ref();
         Ok(Labeller {
             signer,
             watermark_key: options
                 .watermark
                 .then(|| Key::from_passphrase(&options.watermark_key)),
-            facts: Generation {
-                model_name: model.info.name.clone(),
-                model_sha256: model.sha256.clone(),
-                training_data_root: training.map(|t| t.manifest_root.clone()),
-                training_data_license: training.map(|t| t.license.clone()),
-                truncation,
-                noise_mode: noise.into(),
-                ..Default::default()
-            },
+            facts,
             created_keys,
             warned_unmarked: AtomicBool::new(false),
         })

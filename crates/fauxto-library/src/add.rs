@@ -140,6 +140,7 @@ where
         progress(done, total);
     }
     let job_status = rt.block_on(library.job_status(job))?;
+    rt.block_on(library.analyze())?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(AddReport {
         job,
@@ -179,7 +180,7 @@ impl<B: Backend> RangeContext<'_, B> {
             already_there: there.len() as u64,
             ..Counts::default()
         };
-        let mut accepted: Vec<(FaceEntry, DynamicImage)> = Vec::new();
+        let mut accepted: Vec<FaceEntry> = Vec::new();
         let batch = self.options.batch.max(1);
         let renderer = self.renderer;
         let kept_claim = std::thread::scope(|scope| -> Result<bool> {
@@ -197,7 +198,11 @@ impl<B: Backend> RangeContext<'_, B> {
                 let (chunk, images) = message?;
                 for outcome in self.judge(&chunk, images, index, &accepted) {
                     match outcome {
-                        Outcome::Add(entry, image) => accepted.push((*entry, image)),
+                        // Labelled and stored while the renderer works on the next batch.
+                        Outcome::Add(mut entry, image) => {
+                            self.store(&mut entry, &image)?;
+                            accepted.push(*entry);
+                        }
                         Outcome::Drop(count) => count(&mut counts),
                     }
                 }
@@ -218,16 +223,11 @@ impl<B: Backend> RangeContext<'_, B> {
             );
             return Ok(None);
         }
-        let mut stored = Vec::with_capacity(accepted.len());
-        for (mut entry, image) in accepted {
-            self.store(&mut entry, &image)?;
-            stored.push(entry);
-        }
         let Some(counts) = self.rt.block_on(complete_range(
             self.library,
             range,
             self.worker,
-            stored,
+            accepted,
             counts,
             self.options.dedupe_threshold,
             index,
@@ -278,14 +278,14 @@ impl<B: Backend> RangeContext<'_, B> {
         seeds: &[u32],
         images: Vec<DynamicImage>,
         index: &DescriptorIndex,
-        accepted: &[(FaceEntry, DynamicImage)],
+        accepted: &[FaceEntry],
     ) -> Vec<Outcome> {
         let frames: Vec<_> = images.iter().map(frame_of).collect();
         let faces = self.analyzer.analyze(&frames, &AnalyzeOptions::default());
         let verdicts = self.guard.map(|g| g.check(&images));
         let threshold = self.options.dedupe_threshold;
         let mut out = Vec::with_capacity(images.len());
-        let mut taken: Vec<Vec<f32>> = accepted.iter().map(|(e, _)| e.descriptor.clone()).collect();
+        let mut taken: Vec<Vec<f32>> = accepted.iter().map(|e| e.descriptor.clone()).collect();
         for (i, (image, found)) in images.into_iter().zip(faces).enumerate() {
             let detected: Vec<&Face> = found.iter().filter(|f| f.detected).collect();
             let outcome = match detected.as_slice() {

@@ -19,6 +19,9 @@ pub struct CheckReport {
     pub missing: Vec<String>,
     /// Images in the store that no catalogued face names.
     pub orphans: Vec<String>,
+    /// Images of seeds a worker holds (or held when it stopped) and has not catalogued
+    /// yet: kept or swept when the range is done.
+    pub pending: u64,
     /// Open or half-done job ranges (work a later `add` will finish).
     pub unfinished_ranges: u64,
 }
@@ -46,6 +49,12 @@ impl Library {
             }
         }
         let stored: BTreeSet<String> = self.images.list().await?.into_iter().collect();
+        let held = self.held_prefixes().await?;
+        let (pending, orphans): (Vec<String>, Vec<String>) =
+            stored.difference(&named).cloned().partition(|key| {
+                key.rsplit_once('/')
+                    .is_some_and(|(dir, _)| held.contains(dir))
+            });
         let unfinished: i64 = sqlx::query("SELECT COUNT(*) FROM ranges WHERE state <> 'done'")
             .fetch_one(&self.db.pool)
             .await?
@@ -54,8 +63,34 @@ impl Library {
             faces: rows.len() as u64,
             images: stored.len() as u64,
             missing: named.difference(&stored).cloned().collect(),
-            orphans: stored.difference(&named).cloned().collect(),
+            orphans,
+            pending: pending.len() as u64,
             unfinished_ranges: unfinished.max(0) as u64,
         })
+    }
+
+    /// The image directories (`faces/<model>/<truncation>/<seed>`) of the seeds of every
+    /// claimed range not yet done.
+    async fn held_prefixes(&self) -> Result<BTreeSet<String>> {
+        let rows = sqlx::query(
+            "SELECT j.model_sha256, j.options, r.first_seed, r.last_seed FROM ranges r \
+             JOIN jobs j ON r.job_id = j.id WHERE r.state IN ('claimed', 'catalogued')",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        let mut held = BTreeSet::new();
+        for row in rows {
+            let sha: String = row.try_get(0)?;
+            let options: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>(1)?)?;
+            let truncation = options["truncation"].as_f64().unwrap_or(1.0);
+            let (first, last): (i64, i64) = (row.try_get(2)?, row.try_get(3)?);
+            for seed in first..=last {
+                let key = ImageStore::key(&sha, truncation, u32::try_from(seed)?, 0);
+                if let Some((dir, _)) = key.rsplit_once('/') {
+                    held.insert(dir.to_string());
+                }
+            }
+        }
+        Ok(held)
     }
 }

@@ -127,6 +127,18 @@ fn dead_here(worker: &str) -> bool {
         && !std::path::Path::new("/proc").join(pid).exists()
 }
 
+/// Takes the lock that serialises job creation, for the rest of `tx`: PostgreSQL's
+/// transaction-scoped advisory lock; in SQLite, the database's write lock, taken by a first
+/// write (a deferred transaction that only read first could not upgrade under contention).
+async fn lock_jobs(tx: &mut sqlx::Transaction<'_, sqlx::Any>, backend: Backend) -> Result<()> {
+    let statement = match backend {
+        Backend::Postgres => "SELECT pg_advisory_xact_lock(7458271)",
+        Backend::Sqlite => "UPDATE settings SET value = value WHERE key = 'format'",
+    };
+    sqlx::query(statement).execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Consecutive runs of `seeds` (in order), each cut into ranges of at most `size`.
 pub fn split_ranges(seeds: &[u32], size: u32) -> Vec<(u32, u32)> {
     let size = size.max(1);
@@ -167,6 +179,10 @@ impl Library {
         range_size: u32,
     ) -> Result<(i64, bool)> {
         let options_text = options.to_string();
+        // One transaction, serialised against every other job_for, so that workers started
+        // together agree on one job.
+        let mut tx = self.db.pool.begin().await?;
+        lock_jobs(&mut tx, self.db.backend).await?;
         let existing = sqlx::query(
             "SELECT id FROM jobs WHERE model_sha256 = $1 AND options = $2 AND seeds = $3 \
              AND state = 'open' ORDER BY id LIMIT 1",
@@ -174,7 +190,7 @@ impl Library {
         .bind(model_sha256.to_string())
         .bind(options_text.clone())
         .bind(seeds.to_string())
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = existing {
             return Ok((row.try_get(0)?, true));
@@ -183,7 +199,8 @@ impl Library {
             bail!("no seeds to add");
         }
         // Two unfinished jobs over the same images would sweep each other's files.
-        let (lo, hi) = (seed_list[0] as i64, *seed_list.last().unwrap() as i64);
+        let lo = seed_list.iter().min().copied().unwrap_or(0) as i64;
+        let hi = seed_list.iter().max().copied().unwrap_or(0) as i64;
         let overlapping = sqlx::query(
             "SELECT j.seeds, r.first_seed, r.last_seed FROM jobs j JOIN ranges r ON r.job_id = j.id \
              WHERE j.model_sha256 = $1 AND j.options = $2 AND j.state = 'open' \
@@ -193,7 +210,7 @@ impl Library {
         .bind(options_text.clone())
         .bind(lo)
         .bind(hi)
-        .fetch_all(&self.db.pool)
+        .fetch_all(&mut *tx)
         .await?;
         for row in overlapping {
             let (first, last): (i64, i64) = (row.try_get(1)?, row.try_get(2)?);
@@ -208,7 +225,6 @@ impl Library {
                 );
             }
         }
-        let mut tx = self.db.pool.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO jobs (model_sha256, model_path, options, seeds, created_at, state) \
              VALUES ($1, $2, $3, $4, $5, 'open') RETURNING id",

@@ -109,6 +109,19 @@ impl Library {
         Ok(())
     }
 
+    /// Refreshes the planner's statistics, which SQLite's choice of index for a search
+    /// depends on (PostgreSQL's autovacuum keeps its own; analysing again is harmless).
+    /// On PostgreSQL, VACUUM also marks the new rows all-visible, so that searches and
+    /// counts read the covering index alone.
+    pub async fn analyze(&self) -> Result<()> {
+        let statement = match self.db.backend {
+            crate::db::Backend::Sqlite => "ANALYZE",
+            crate::db::Backend::Postgres => "VACUUM (ANALYZE) faces",
+        };
+        sqlx::query(statement).execute(&self.db.pool).await?;
+        Ok(())
+    }
+
     /// Number of catalogued faces.
     pub async fn count(&self) -> Result<u64> {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM faces")

@@ -225,7 +225,8 @@ impl FaceQuery {
         };
     }
 
-    /// One page of the faces that match.
+    /// One page of the faces that match: the page's ids first, from the covering index
+    /// alone, then only those rows.
     pub async fn run(&self, db: &Db) -> Result<Page> {
         self.validate()?;
         let mut count = Sql::default();
@@ -233,7 +234,7 @@ impl FaceQuery {
         self.filters(&mut count);
         let total: i64 = count.query().fetch_one(&db.pool).await?.try_get(0)?;
         let mut select = Sql::default();
-        select.push(&format!("SELECT {FACE_COLUMNS} FROM faces"));
+        select.push("SELECT id FROM faces");
         self.filters(&mut select);
         self.order(&mut select);
         select
@@ -241,14 +242,44 @@ impl FaceQuery {
             .bind(Bind::Int(self.per_page as i64))
             .push(" OFFSET ")
             .bind(Bind::Int((self.page as i64 - 1) * self.per_page as i64));
-        let rows = select.query().fetch_all(&db.pool).await?;
+        let ids: Vec<i64> = select
+            .query()
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
         Ok(Page {
             total: total as u64,
             page: self.page,
             per_page: self.per_page,
-            faces: rows.iter().map(entry_of).collect::<Result<_>>()?,
+            faces: faces_by_id(db, &ids).await?,
         })
     }
+}
+
+/// The faces of `ids`, in that order.
+pub async fn faces_by_id(db: &Db, ids: &[i64]) -> Result<Vec<FaceEntry>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::default();
+    sql.push(&format!("SELECT {FACE_COLUMNS} FROM faces WHERE id IN ("));
+    for (i, &id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Bind::Int(id));
+    }
+    sql.push(")");
+    let mut by_id: std::collections::HashMap<i64, FaceEntry> = sql
+        .query()
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| entry_of(r).map(|f| (f.id, f)))
+        .collect::<Result<_>>()?;
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 #[cfg(test)]

@@ -174,8 +174,24 @@ fn add_catalogues_faces_and_accounts_for_every_output(lib: &Lib) {
     // Running the same add again catalogues nothing twice.
     let again = lib.json("add", &["--seeds", "0-47"]);
     assert_eq!(again["this_run"]["added"], 0, "{again:#}");
-    let stats = lib.json("stats", &[]);
+    let chart = scratch("stats").join("stats.png");
+    let stats = lib.json("stats", &["--chart", chart.to_str().unwrap()]);
     assert_eq!(stats["faces"].as_u64().unwrap(), added);
+    let counted: u64 = stats["attributes"]["gender"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, added);
+    let v = json(&lib.fauxto(&["verify", "--json", chart.to_str().unwrap()]));
+    assert!(
+        v["credential"]["digital_source_type"]
+            .as_str()
+            .unwrap()
+            .ends_with("dataDrivenMedia"),
+        "{v:#}"
+    );
     assert_eq!(stats["models"][0]["faces"].as_u64().unwrap(), added);
     assert!(stats["models"][0]["license"]
         .as_str()

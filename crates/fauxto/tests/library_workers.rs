@@ -120,41 +120,46 @@ fn add_killed_at_any_moment_finishes_on_the_next_run_with_nothing_lost_or_twice(
     for lib in [&killed, &reference] {
         ok(&common::fauxto(&["library", "init", lib.to_str().unwrap()]));
     }
-    // Uninterrupted, for the reference and to time the kills.
-    let started = Instant::now();
-    let straight = json(
-        &start_add(reference.to_str().unwrap(), &[])
-            .wait_with_output()
-            .unwrap(),
-    );
-    let full = started.elapsed();
-    assert_complete(reference.to_str().unwrap(), &[], &straight);
-    // Killed three times, at different points of its work (each run continues the last).
-    let mut kills = 0;
-    for fraction in [0.45, 0.3, 0.35] {
-        let mut child = start_add(killed.to_str().unwrap(), &[]);
-        std::thread::sleep(full.mul_f64(fraction));
-        if child.try_wait().unwrap().is_some() {
-            break;
+    // Killed three times, each time a moment after it catalogued a range (so mid-way
+    // through the next one, at different points of it); each run continues the last.
+    let location = killed.to_str().unwrap();
+    let catalogued = || -> u64 {
+        json(&common::fauxto(&[
+            "library",
+            "check",
+            "--library",
+            location,
+            "--json",
+        ]))["faces"]
+            .as_u64()
+            .unwrap()
+    };
+    for delay_ms in [0, 200, 450] {
+        let before = catalogued();
+        let mut child = start_add(location, &[]);
+        let started = Instant::now();
+        while catalogued() == before {
+            assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+            assert!(started.elapsed() < Duration::from_secs(300), "no progress");
+            std::thread::sleep(Duration::from_millis(20));
         }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the job ended before the kill"
+        );
         kill9(&mut child);
-        kills += 1;
     }
-    assert!(
-        kills >= 2,
-        "killed mid-job at least twice ({full:?} for the whole job)"
-    );
-    let report = json(
-        &start_add(killed.to_str().unwrap(), &[])
-            .wait_with_output()
-            .unwrap(),
-    );
+    let report = json(&start_add(location, &[]).wait_with_output().unwrap());
     assert!(report["resumed"].as_bool().unwrap(), "{report:#}");
-    assert_complete(killed.to_str().unwrap(), &[], &report);
-    // Interrupted or not, the same seeds give the same faces.
+    assert_complete(location, &[], &report);
+    // Uninterrupted, the same seeds give the same faces.
+    let reference = reference.to_str().unwrap();
+    let straight = json(&start_add(reference, &[]).wait_with_output().unwrap());
+    assert_complete(reference, &[], &straight);
     assert_eq!(
-        catalogued_seeds(killed.to_str().unwrap(), &[]),
-        catalogued_seeds(reference.to_str().unwrap(), &[])
+        catalogued_seeds(location, &[]),
+        catalogued_seeds(reference, &[])
     );
 }
 
@@ -191,7 +196,9 @@ fn two_workers_on_postgres_share_a_job_and_one_killed_mid_range_loses_nothing() 
     std::thread::sleep(Duration::from_millis(1500));
     kill9(&mut doomed);
     let report = json(&survivor.wait_with_output().unwrap());
-    // The survivor took over the killed worker's range and finished the job.
+    // Started together, the workers agreed on one job; the survivor took over the killed
+    // worker's range and finished it.
+    assert_eq!(s.sql(&url, "SELECT COUNT(*) FROM jobs"), "1");
     assert_complete(&url, &env, &report);
     let duplicates = s.sql(
         &url,

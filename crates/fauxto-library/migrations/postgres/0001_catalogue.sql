@@ -47,8 +47,9 @@ CREATE TABLE faces (
     watermark TEXT,
     UNIQUE (model_sha256, seed, truncation)
 );
-CREATE INDEX faces_filters ON faces (gender, age_band, expression, facing);
-CREATE INDEX faces_age ON faces (age);
+-- Every filter and sort reads this one covering index (skip-scanning the columns a search
+-- leaves open), and only the page's rows are read from the table.
+CREATE INDEX faces_search ON faces (gender, expression, facing, age_band, age, group_rank, id);
 CREATE INDEX faces_diverse ON faces (group_rank, id);
 
 CREATE TABLE jobs (

@@ -67,6 +67,12 @@ pub enum LibraryAction {
     Stats {
         #[command(flatten)]
         place: LibraryPlace,
+        /// Also draw the counts as a labelled PNG chart (age band, gender, expression,
+        /// facing: the diversity report's panels).
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        #[command(flatten)]
+        provenance: ProvenanceArgs,
         #[arg(long)]
         json: bool,
     },
@@ -232,7 +238,12 @@ pub fn run(args: &LibraryArgs) -> Result<()> {
         LibraryAction::Search(a) => search(&rt, a),
         LibraryAction::Similar(a) => on_device!(a.device, similar(&rt, a)),
         LibraryAction::Export(a) => export(&rt, a),
-        LibraryAction::Stats { place, json } => stats(&rt, place, *json),
+        LibraryAction::Stats {
+            place,
+            chart,
+            provenance,
+            json,
+        } => stats(&rt, place, chart.as_deref(), provenance, *json),
         LibraryAction::Check { place, json } => check(&rt, place, *json),
     }
 }
@@ -397,9 +408,18 @@ fn export(rt: &tokio::runtime::Runtime, args: &ExportArgs) -> Result<()> {
     Ok(())
 }
 
-fn stats(rt: &tokio::runtime::Runtime, place: &LibraryPlace, json: bool) -> Result<()> {
+fn stats(
+    rt: &tokio::runtime::Runtime,
+    place: &LibraryPlace,
+    chart: Option<&std::path::Path>,
+    provenance: &ProvenanceArgs,
+    json: bool,
+) -> Result<()> {
     let library = rt.block_on(Library::open(&place.library))?;
     let stats = rt.block_on(library.stats())?;
+    if let Some(path) = chart {
+        write_chart(&stats, path, provenance)?;
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
         return Ok(());
@@ -418,6 +438,71 @@ fn stats(rt: &tokio::runtime::Runtime, place: &LibraryPlace, json: bool) -> Resu
             m.license
         );
     }
+    if let Some(path) = chart {
+        println!("chart in {}", path.display());
+    }
+    Ok(())
+}
+
+/// The library's counts as the diversity report's bar charts, one panel per attribute,
+/// signed as a data-driven image about the faces of the library's main model.
+fn write_chart(
+    stats: &fauxto_library::stats::Stats,
+    path: &std::path::Path,
+    provenance: &ProvenanceArgs,
+) -> Result<()> {
+    use crate::chart::{self, BarChart, Series};
+    let bands: Vec<&str> = AgeBand::ALL.iter().map(|b| b.name()).collect();
+    let attributes: [(&str, Vec<&str>); 4] = [
+        ("age band", bands),
+        ("gender", vec!["male", "female"]),
+        ("expression", fauxto_face::dense_net::EXPRESSIONS.to_vec()),
+        ("facing", vec!["left", "frontal", "right"]),
+    ];
+    let total = stats.faces.max(1) as f64;
+    let panels: Vec<_> = attributes
+        .iter()
+        .map(|(name, categories)| {
+            let counts = stats.attributes.get(*name);
+            let values = categories
+                .iter()
+                .map(|c| counts.and_then(|m| m.get(*c)).copied().unwrap_or(0) as f64 / total)
+                .collect();
+            chart::render_bar_chart(
+                &BarChart {
+                    title: format!("{name} ({} faces)", stats.faces),
+                    x_label: name.to_string(),
+                    y_label: "fraction of faces".into(),
+                    categories: categories.iter().map(|c| c.to_string()).collect(),
+                    series: vec![Series {
+                        name: "library".into(),
+                        values,
+                    }],
+                },
+                720,
+                420,
+            )
+        })
+        .collect();
+    let main = stats.models.iter().max_by_key(|m| m.faces);
+    let facts = fauxto_trust::credentials::Generation {
+        model_name: main.map_or_else(String::new, |m| m.name.clone()),
+        model_sha256: main.map_or_else(String::new, |m| m.sha256.clone()),
+        training_data_root: main.and_then(|m| m.training_data_root.clone()),
+        training_data_license: main.map(|m| m.license.clone()),
+        ..Default::default()
+    };
+    let labeller = fauxto_app::labels::Labeller::from_facts(&provenance.options(), facts)?;
+    labeller.write(
+        &image::DynamicImage::ImageRgb8(chart::panel_grid(&panels, &[], 2)),
+        &fauxto_app::labels::Depiction::Chart {
+            description: format!(
+                "face library statistics: age band, gender, expression and facing of {} faces",
+                stats.faces
+            ),
+        },
+        path,
+    )?;
     Ok(())
 }
 
@@ -428,8 +513,9 @@ fn check(rt: &tokio::runtime::Runtime, place: &LibraryPlace, json: bool) -> Resu
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "{} faces, {} images; {} unfinished seed ranges",
-            report.faces, report.images, report.unfinished_ranges
+            "{} faces, {} images; {} unfinished seed ranges (holding {} images not yet \
+             catalogued)",
+            report.faces, report.images, report.unfinished_ranges, report.pending
         );
         for key in &report.missing {
             println!("  missing: {key}");
