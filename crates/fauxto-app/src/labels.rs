@@ -202,7 +202,7 @@ impl Labeller {
     }
 
     /// The encoded file of `img` (by `encode`) with the watermark of `depiction` embedded
-    /// and read back from the file itself (by `decode`), when it shows generated pixels and
+    /// and read back from the file itself (decoded as any input image is), when it shows generated pixels and
     /// watermarking is on: the mark is embedded at [`MARK_STRENGTHS`] in turn, faintest
     /// first, until the detector finds its payload in the encoded file. An image too small
     /// for a mark, or one on which even the strongest is not read back, is encoded
@@ -212,7 +212,6 @@ impl Labeller {
         img: &RgbImage,
         depiction: &Depiction,
         encode: &dyn Fn(&RgbImage) -> Result<Vec<u8>>,
-        decode: &dyn Fn(&[u8]) -> Result<RgbImage>,
     ) -> Result<(Vec<u8>, Mark)> {
         let (Some(key), Some(payload)) = (
             &self.watermark_key,
@@ -230,7 +229,8 @@ impl Labeller {
                 }
             };
             let bytes = encode(&marked.image)?;
-            let found = watermark::detect(&decode(&bytes)?, key);
+            let decoded = crate::images::decode_image(&bytes)?.to_rgb8();
+            let found = watermark::detect(&decoded, key);
             if found.payload == Some(payload.bits()) && found.format == Some(payload.format()) {
                 let mark = Mark {
                     payload: Some(payload),
@@ -287,13 +287,13 @@ impl Labeller {
         depiction: &Depiction,
         path: &Path,
     ) -> Result<(Vec<u8>, Labelled)> {
-        let encode = |rgb: &RgbImage| match img {
+        let rgb = img.to_rgb8();
+        let encode = |marked: &RgbImage| match img {
             // Grey images stay grey when no mark changes them.
-            DynamicImage::ImageLuma8(_) if *rgb == img.to_rgb8() => encode_image(img, path),
-            _ => encode_image(&DynamicImage::ImageRgb8(rgb.clone()), path),
+            DynamicImage::ImageLuma8(_) if *marked == rgb => encode_image(img, path),
+            _ => encode_image(&DynamicImage::ImageRgb8(marked.clone()), path),
         };
-        let decode = |bytes: &[u8]| Ok(crate::images::decode_image(bytes)?.to_rgb8());
-        let (bytes, mark) = self.encode_marked(&img.to_rgb8(), depiction, &encode, &decode)?;
+        let (bytes, mark) = self.encode_marked(&rgb, depiction, &encode)?;
         let (bytes, signed) = self.sign(bytes, depiction, mark.payload.as_ref(), path)?;
         Ok((bytes, self.labelled(path, depiction, signed, mark)))
     }
@@ -338,8 +338,7 @@ impl Labeller {
         let payload = depiction.payload(&self.facts.model_sha256);
         // The strength is chosen on the first frame, encoded alone as a GIF.
         let encode_one = |rgb: &RgbImage| encode_gif(std::slice::from_ref(rgb), fps);
-        let decode = |bytes: &[u8]| Ok(crate::images::decode_image(bytes)?.to_rgb8());
-        let (_, mark) = self.encode_marked(first, depiction, &encode_one, &decode)?;
+        let (_, mark) = self.encode_marked(first, depiction, &encode_one)?;
         let marked: Vec<RgbImage> = match (key, payload, mark.psnr) {
             (Some(key), Some(payload), Some(psnr)) => frames
                 .iter()

@@ -9,5 +9,6 @@ pub mod images;
 pub mod keys;
 pub mod labels;
 pub mod payload;
+pub mod pipeline;
 pub mod registry;
 pub mod render;

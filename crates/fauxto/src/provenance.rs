@@ -40,13 +40,18 @@ impl ProvenanceArgs {
     /// A labeller for `model`'s images; says so when it made a signing identity.
     pub fn labeller(&self, model: &ModelFile, truncation: f64, noise: &str) -> Result<Labeller> {
         let labeller = Labeller::new(model, &self.options(), truncation, noise)?;
-        if let Some(dir) = labeller.created_keys() {
-            eprintln!(
-                "created a local signing CA and key in {} (verifiers trust it with --trust {})",
-                dir.display(),
-                dir.join(keys::CA_CERT).display()
-            );
-        }
+        announce_keys(&labeller);
         Ok(labeller)
+    }
+}
+
+/// Says so when `labeller` made a signing identity.
+pub fn announce_keys(labeller: &Labeller) {
+    if let Some(dir) = labeller.created_keys() {
+        eprintln!(
+            "created a local signing CA and key in {} (verifiers trust it with --trust {})",
+            dir.display(),
+            dir.join(keys::CA_CERT).display()
+        );
     }
 }

@@ -10,12 +10,11 @@ use clap::Args;
 use fauxto_data::PackedDataset;
 use fauxto_face::{AnalyzeOptions, FaceAnalyzer, FaceRecord, Frame};
 use fauxto_nn::model_file::ModelFile;
-use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 use image::DynamicImage;
 
-use crate::images::to_image;
 use crate::progress;
+use fauxto_app::render::Renderer;
 
 /// Detector settings (face-api's tiny face detector).
 #[derive(Debug, Clone, Args)]
@@ -209,17 +208,12 @@ pub fn generate_images<B: Backend>(
             cfg.c_dim
         );
     }
-    let g = model.generator::<B>(device)?;
+    let renderer = Renderer::<B>::new(model, device)?;
     let truncation = Truncation { psi, cutoff: None };
     let bar = progress::bar(seeds.len() as u64, "generating", quiet);
     let mut out = Vec::with_capacity(seeds.len());
     for chunk in seeds.chunks(batch.max(1)) {
-        let z = latents::<B>(chunk, cfg.z_dim, device);
-        let c = one_hot_labels::<B>(None, 0, chunk.len(), device);
-        let pixels = to_pixels(g.forward(z, c, truncation, NoiseMode::Const));
-        for i in 0..chunk.len() {
-            out.push(to_image(&pixels, i)?);
-        }
+        out.extend(renderer.render(chunk, truncation, NoiseMode::Const, None)?);
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();

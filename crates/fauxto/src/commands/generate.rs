@@ -4,20 +4,19 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use super::args::{check_class, parse_psi, SeedList};
+use super::args::{parse_psi, SeedList};
 use burn::tensor::backend::Backend;
 use clap::Args;
-use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
+use fauxto_app::pipeline::{Output, Pipeline, PipelineOptions};
 use fauxto_nn::{NoiseMode, Truncation};
 
 use super::memorisation::GuardArgs;
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
-use crate::images::{ensure_dir, grid, to_image};
+use crate::images::{ensure_dir, grid};
 use crate::on_device;
 use crate::progress;
 use crate::provenance::ProvenanceArgs;
-use fauxto_app::guard::Guard;
 use fauxto_app::labels::Depiction;
 
 #[derive(Debug, Args)]
@@ -74,29 +73,24 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
         bail!("--format {format}: choose png, jpg or webp");
     }
     let model = load_model(&resolve_model(args.model.as_deref())?)?;
-    let cfg = &model.info.generator;
-    check_class(args.class, cfg.c_dim)?;
-    if let Some(cut) = args.trunc_cutoff {
-        if cut > cfg.num_ws() {
-            bail!(
-                "--trunc-cutoff {cut} exceeds the model's {} w layers",
-                cfg.num_ws()
-            );
-        }
-    }
     ensure_dir(&args.out)?;
-    let labeller = args.provenance.labeller(
+    let pipeline = Pipeline::<B>::new(
+        device,
         &model,
-        args.trunc,
-        &format!("{:?}", args.noise_mode).to_lowercase(),
+        PipelineOptions {
+            truncation: Truncation {
+                psi: args.trunc,
+                cutoff: args.trunc_cutoff,
+            },
+            noise: args.noise_mode,
+            class: args.class,
+            labels: args.provenance.options(),
+            guard: args.guard.options(),
+        },
     )?;
-    let g = model.generator::<B>(device)?;
-    let truncation = Truncation {
-        psi: args.trunc,
-        cutoff: args.trunc_cutoff,
-    };
-    let guard = Guard::<B>::resolve(device, &args.guard.options(), &model)?;
-    if let (Some(guard), false) = (&guard, args.json) {
+    crate::provenance::announce_keys(&pipeline.labeller);
+    let labeller = &pipeline.labeller;
+    if let (Some(guard), false) = (&pipeline.guard, args.json) {
         eprintln!(
             "memorisation guard: {} training faces ({}), threshold {}",
             guard.faces(),
@@ -108,39 +102,34 @@ fn run_on<B: Backend>(device: &B::Device, args: &GenerateArgs) -> Result<()> {
     let mut written = Vec::new();
     let mut rejected = Vec::new();
     let mut all = Vec::new();
+    let path_of = |seed: u32| args.out.join(format!("seed{seed:04}.{format}"));
     for chunk in args.seeds.0.chunks(args.batch as usize) {
-        let z = latents::<B>(chunk, cfg.z_dim, device);
-        let c = one_hot_labels::<B>(args.class, cfg.c_dim, chunk.len(), device);
-        let pixels = to_pixels(g.forward(z, c, truncation, args.noise_mode));
-        let images = (0..chunk.len())
-            .map(|i| to_image(&pixels, i))
-            .collect::<Result<Vec<_>>>()?;
-        let verdicts = guard.as_ref().map(|g| g.check(&images));
-        for (i, (seed, img)) in chunk.iter().zip(images).enumerate() {
-            let verdict = verdicts.as_ref().map(|v| v[i]);
-            if let Some(v) = verdict.filter(|v| v.reproduces_training_face) {
-                let n = v.nearest.expect("a match has a nearest face");
-                bar.suspend(|| {
-                    eprintln!(
-                        "seed {seed}: not written, shows training image #{} (descriptor distance {:.3})",
-                        n.image, n.distance
-                    )
-                });
-                rejected.push(serde_json::json!({"seed": seed, "guard": v}));
-                bar.inc(1);
-                continue;
-            }
-            let path = args.out.join(format!("seed{seed:04}.{format}"));
-            let depiction = Depiction::Seed {
-                seed: *seed,
-                class: args.class,
-            };
-            let labels = labeller.write(&img, &depiction, &path)?;
-            written.push(serde_json::json!({
-                "seed": seed, "path": path, "guard": verdict, "labels": labels,
-            }));
-            if args.grid {
-                all.push((*seed, img));
+        for output in pipeline.run(chunk, &path_of)? {
+            match output {
+                Output::Rejected { seed, guard } => {
+                    let n = guard.nearest.expect("a match has a nearest face");
+                    bar.suspend(|| {
+                        eprintln!(
+                            "seed {seed}: not written, shows training image #{} (descriptor distance {:.3})",
+                            n.image, n.distance
+                        )
+                    });
+                    rejected.push(serde_json::json!({"seed": seed, "guard": guard}));
+                }
+                Output::Written {
+                    seed,
+                    path,
+                    image,
+                    guard,
+                    labels,
+                } => {
+                    written.push(serde_json::json!({
+                        "seed": seed, "path": path, "guard": guard, "labels": labels,
+                    }));
+                    if args.grid {
+                        all.push((seed, image));
+                    }
+                }
             }
             bar.inc(1);
         }

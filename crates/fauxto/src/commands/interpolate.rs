@@ -9,13 +9,14 @@ use fauxto_app::labels::Depiction;
 use fauxto_nn::sample::{latents, lerp, one_hot_labels, slerp, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 
-use super::args::{check_class, parse_psi, SeedList};
+use super::args::{parse_psi, SeedList};
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_parent, to_image};
 use crate::on_device;
 use crate::progress;
 use crate::provenance::ProvenanceArgs;
+use fauxto_app::pipeline::check_class;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Method {

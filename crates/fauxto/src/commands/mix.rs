@@ -11,7 +11,7 @@ use fauxto_nn::sample::{latents, one_hot_labels, to_pixels};
 use fauxto_nn::{NoiseMode, Truncation};
 use image::{DynamicImage, RgbImage};
 
-use super::args::{check_class, parse_psi, IndexList, SeedList};
+use super::args::{parse_psi, IndexList, SeedList};
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_parent, format_for, grid, to_image};
@@ -19,6 +19,7 @@ use crate::on_device;
 use crate::progress;
 use crate::provenance::ProvenanceArgs;
 use fauxto_app::labels::Depiction;
+use fauxto_app::pipeline::check_class;
 
 #[derive(Debug, Args)]
 pub struct MixArgs {
