@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Library search latency over 100,000 synthetic faces (attributes drawn from plausible
 # distributions, random descriptors: the speed of the catalogue, not of the face networks):
-# fauxto's attribute search (sqlx, two-phase: ids from the covering index, then the page's
-# rows) and look-alike search (exact, in memory) beside the peer (bench/library_peer.py: the
+# fauxto's attribute search — through SQL (sqlx, two-phase: ids from the covering index,
+# then the page's rows) and through the in-memory facet index (a scan, then the page's
+# rows) — and look-alike search (exact, in memory) beside the peer (bench/library_peer.py: the
 # same queries as plain SQL through Python's sqlite3, look-alikes with numpy and FAISS
 # IndexFlatL2) on the same catalogue, in one run. Prints a table with the ratios.
 #
@@ -56,23 +57,24 @@ pg_path = os.path.join(w, "postgres.json")
 pg = json.load(open(pg_path)) if os.path.exists(pg_path) else None
 print(json.dumps({"fauxto": f, "peer": p, "postgres": pg}))
 print(f"\n{f['faces']:,} faces; latency in ms, p50 / p99 over {f['search_all']['n'] // len(f['search'])} runs each\n")
-head = "| query | matches | fauxto (SQLite) | sqlite3 peer | ratio p99 (peer / fauxto) |"
+head = "| query | matches | fauxto SQL (SQLite) | fauxto facets (SQLite) | sqlite3 peer | ratio p99 (peer / facets) |"
 if pg:
-    head += " fauxto (PostgreSQL) |"
+    head += " fauxto SQL (PostgreSQL) | fauxto facets (PostgreSQL) |"
 print(head)
 print("| --- " * (head.count("|") - 1) + "|")
+fmt = lambda r: f"{r['p50']:.2f} / {r['p99']:.2f}"
 for name, r in f["search"].items():
-    q = p["search"][name]
-    row = f"| {name} | {r['matches']:,} | {r['p50']:.2f} / {r['p99']:.2f} | {q['p50']:.2f} / {q['p99']:.2f} | {q['p99'] / r['p99']:.2f}x |"
+    m, q = f["facets"][name], p["search"][name]
+    row = f"| {name} | {r['matches']:,} | {fmt(r)} | {fmt(m)} | {fmt(q)} | {q['p99'] / m['p99']:.1f}x |"
     if pg:
-        g = pg["search"][name]
-        row += f" {g['p50']:.2f} / {g['p99']:.2f} |"
+        row += f" {fmt(pg['search'][name])} | {fmt(pg['facets'][name])} |"
     print(row)
-a, b = f["search_all"], p["search_all"]
-row = f"| **all attribute searches** | | {a['p50']:.2f} / **{a['p99']:.2f}** | {b['p50']:.2f} / {b['p99']:.2f} | {b['p99'] / a['p99']:.2f}x |"
+a, m, b = f["search_all"], f["facets_all"], p["search_all"]
+row = f"| **all attribute searches** | | {fmt(a)} | **{fmt(m)}** | {fmt(b)} | {b['p99'] / m['p99']:.1f}x |"
 if pg:
-    row += f" {pg['search_all']['p50']:.2f} / **{pg['search_all']['p99']:.2f}** |"
+    row += f" {fmt(pg['search_all'])} | **{fmt(pg['facets_all'])}** |"
 print(row)
+print(f"\nfacet index load: {f['facets_load_ms']:.0f} ms (SQLite)" + (f", {pg['facets_load_ms']:.0f} ms (PostgreSQL)" if pg else ""))
 s = f["similar"]
 print(f"\nlook-alike, k = 10, exact: fauxto {s['p50']:.2f} / **{s['p99']:.2f}** ms; "
       f"numpy {p['similar_numpy']['p50']:.2f} / {p['similar_numpy']['p99']:.2f} ms "

@@ -141,6 +141,11 @@ pub fn entry_of(row: &AnyRow) -> Result<FaceEntry> {
 const SHUFFLE_MUL: i64 = 2_654_435_761;
 const SHUFFLE_MOD: i64 = 4_294_967_291;
 
+/// The sort key of face `id` in the random order of `seed` (the SQL of [`Sort::Random`]).
+pub fn shuffle_key(id: i64, seed: u64) -> i64 {
+    (id * SHUFFLE_MUL + (seed % SHUFFLE_MOD as u64) as i64) % SHUFFLE_MOD
+}
+
 impl FaceQuery {
     /// Checks the query, with messages that say what to change.
     pub fn validate(&self) -> Result<()> {
