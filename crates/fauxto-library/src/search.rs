@@ -137,13 +137,35 @@ pub fn entry_of(row: &AnyRow) -> Result<FaceEntry> {
     })
 }
 
-/// Multiplier and modulus of the seeded shuffle: a bijection of ids below the modulus.
-const SHUFFLE_MUL: i64 = 2_654_435_761;
-const SHUFFLE_MOD: i64 = 4_294_967_291;
+/// The prime modulus of the seeded shuffle (2^31 - 1): every product of two residues fits
+/// in a signed 64-bit integer, in SQLite and PostgreSQL alike.
+const SHUFFLE_MOD: i64 = 2_147_483_647;
 
-/// The sort key of face `id` in the random order of `seed` (the SQL of [`Sort::Random`]).
+/// The three parameters of the shuffle of `seed`, each a residue mod [`SHUFFLE_MOD`] (the
+/// multiplier nonzero), from a SplitMix64 stream: nearby seeds give unrelated orders.
+fn shuffle_params(seed: u64) -> [i64; 3] {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let m = SHUFFLE_MOD as u64;
+    let a = (next() % m) as i64;
+    let b = (1 + next() % (m - 1)) as i64;
+    let c = (next() % m) as i64;
+    [a, b, c]
+}
+
+/// The sort key of face `id` in the random order of `seed` (the SQL of [`Sort::Random`]):
+/// the quadratic `(id + a)(id + c)·b mod p` — not linear in the id, so that the order does
+/// not step through the ids — with ties broken by id.
 pub fn shuffle_key(id: i64, seed: u64) -> i64 {
-    (id * SHUFFLE_MUL + (seed % SHUFFLE_MOD as u64) as i64) % SHUFFLE_MOD
+    let [a, b, c] = shuffle_params(seed);
+    let p = SHUFFLE_MOD;
+    (((id + a) % p) * b % p) * ((id + c) % p) % p
 }
 
 impl FaceQuery {
@@ -222,10 +244,17 @@ impl FaceQuery {
     fn order(&self, sql: &mut Sql) {
         match self.sort {
             Sort::Newest => sql.push(" ORDER BY id DESC"),
-            Sort::Random(seed) => sql
-                .push(&format!(" ORDER BY (id * {SHUFFLE_MUL} + "))
-                .bind(Bind::Int((seed % SHUFFLE_MOD as u64) as i64))
-                .push(&format!(") % {SHUFFLE_MOD}, id")),
+            Sort::Random(seed) => {
+                let [a, b, c] = shuffle_params(seed);
+                let p = SHUFFLE_MOD;
+                sql.push(" ORDER BY (((id + ")
+                    .bind(Bind::Int(a))
+                    .push(&format!(") % {p}) * "))
+                    .bind(Bind::Int(b))
+                    .push(&format!(" % {p}) * ((id + "))
+                    .bind(Bind::Int(c))
+                    .push(&format!(") % {p}) % {p}, id"))
+            }
             Sort::Diverse => sql.push(" ORDER BY group_rank, id"),
         };
     }
@@ -290,6 +319,29 @@ pub async fn faces_by_id(db: &Db, ids: &[i64]) -> Result<Vec<FaceEntry>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shuffled(seed: u64) -> Vec<i64> {
+        let mut ids: Vec<i64> = (1..=200).collect();
+        ids.sort_by_key(|&id| (shuffle_key(id, seed), id));
+        ids
+    }
+
+    #[test]
+    fn nearby_seeds_give_unrelated_orders() {
+        assert_eq!(shuffled(7), shuffled(7));
+        for (x, y) in [(7, 8), (0, 1), (1, 1 << 40)] {
+            let (a, b) = (shuffled(x), shuffled(y));
+            let same_place = a.iter().zip(&b).filter(|(p, q)| p == q).count();
+            assert!(
+                same_place < 10,
+                "seeds {x} and {y}: {same_place} ids in the same place"
+            );
+        }
+        // Not a step through the ids: few neighbours in the order are neighbours in id.
+        let a = shuffled(3);
+        let steps: std::collections::HashSet<i64> = a.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(steps.len() > 100, "{} distinct steps", steps.len());
+    }
 
     fn query() -> FaceQuery {
         FaceQuery {

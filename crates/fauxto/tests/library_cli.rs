@@ -25,6 +25,8 @@ fn json(out: &Output) -> Value {
 /// A library, the environment its commands need, and the report of the `add` that filled
 /// it.
 struct Lib {
+    /// Names its scratch directories (the tests of both backends run at once).
+    name: &'static str,
     location: String,
     env: Vec<(&'static str, String)>,
     added: Value,
@@ -51,9 +53,14 @@ impl Lib {
             .expect("fauxto runs")
     }
 
+    /// A fresh scratch directory of this library's tests.
+    fn scratch(&self, what: &str) -> PathBuf {
+        scratch(&format!("{}-{what}", self.name))
+    }
+
     /// The images of an export with `filter`, by file name in the zip.
     fn exported(&self, name: &str, filter: &[&str]) -> Vec<(String, Vec<u8>)> {
-        let out = scratch(name).join("export.zip");
+        let out = self.scratch(name).join("export.zip");
         let mut args = filter.to_vec();
         args.extend(["--out", out.to_str().unwrap()]);
         ok(&self.run("export", &args));
@@ -74,8 +81,14 @@ impl Lib {
 
 /// Makes a library at `location` (`init_args` added to `init`) and fills it from seeds
 /// 0-47 of the demo model.
-fn fill(location: String, init_args: &[&str], env: Vec<(&'static str, String)>) -> Lib {
+fn fill(
+    name: &'static str,
+    location: String,
+    init_args: &[&str],
+    env: Vec<(&'static str, String)>,
+) -> Lib {
     let mut lib = Lib {
+        name,
         location,
         env,
         added: Value::Null,
@@ -92,7 +105,7 @@ fn embedded() -> &'static Lib {
     static LIB: OnceLock<Lib> = OnceLock::new();
     LIB.get_or_init(|| {
         let dir = scratch("embedded").join("faces");
-        fill(dir.to_str().unwrap().into(), &[], Vec::new())
+        fill("embedded", dir.to_str().unwrap().into(), &[], Vec::new())
     })
 }
 
@@ -102,7 +115,12 @@ fn server() -> &'static Lib {
     LIB.get_or_init(|| {
         let s = services();
         let images = format!("s3://{}/library", s.bucket("faces"));
-        fill(s.database("faces"), &["--images", &images], s.s3_env())
+        fill(
+            "server",
+            s.database("faces"),
+            &["--images", &images],
+            s.s3_env(),
+        )
     })
 }
 
@@ -162,7 +180,7 @@ fn add_catalogues_faces_and_accounts_for_every_output(lib: &Lib) {
     assert_eq!(check["unfinished_ranges"].as_u64(), Some(0));
     let images = lib.exported("verify", &[]);
     assert_eq!(images.len() as u64, added);
-    let file = scratch("verify").join("face.png");
+    let file = lib.scratch("verify").join("face.png");
     std::fs::write(&file, &images[0].1).unwrap();
     let v = json(&lib.fauxto(&["verify", "--json", file.to_str().unwrap()]));
     assert!(v["credential"]["digital_source_type"]
@@ -174,7 +192,7 @@ fn add_catalogues_faces_and_accounts_for_every_output(lib: &Lib) {
     // Running the same add again catalogues nothing twice.
     let again = lib.json("add", &["--seeds", "0-47"]);
     assert_eq!(again["this_run"]["added"], 0, "{again:#}");
-    let chart = scratch("stats").join("stats.png");
+    let chart = lib.scratch("stats").join("stats.png");
     let stats = lib.json("stats", &["--chart", chart.to_str().unwrap()]);
     assert_eq!(stats["faces"].as_u64().unwrap(), added);
     let counted: u64 = stats["attributes"]["gender"]
@@ -289,7 +307,7 @@ fn similar_finds_look_alikes_by_id_and_by_photo(lib: &Lib) {
         .iter()
         .find(|(name, _)| *name == format!("faces/{id:08}.png"))
         .expect("the face is exported");
-    let photo = scratch("similar").join("photo.png");
+    let photo = lib.scratch("similar").join("photo.png");
     std::fs::write(&photo, own).unwrap();
     let by_photo = lib.json("similar", &[photo.to_str().unwrap(), "--limit", "1"]);
     assert_eq!(by_photo[0]["id"].as_i64().unwrap(), id, "{by_photo:#}");
@@ -303,7 +321,7 @@ fn similar_finds_look_alikes_by_id_and_by_photo(lib: &Lib) {
 }
 
 fn export_streams_images_metadata_and_licence(lib: &Lib) {
-    let out = scratch("export").join("female.zip");
+    let out = lib.scratch("export").join("female.zip");
     let report = lib.json(
         "export",
         &["--gender", "female", "--out", out.to_str().unwrap()],
