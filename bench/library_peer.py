@@ -14,7 +14,26 @@ import time
 
 import numpy as np
 
-SHUFFLE_MUL, SHUFFLE_MOD = 2654435761, 4294967291
+SHUFFLE_MOD = 2_147_483_647
+MASK = (1 << 64) - 1
+
+
+def shuffle_params(seed):
+    """The parameters of fauxto's seeded shuffle (fauxto-library's search.rs)."""
+    state = seed
+
+    def draw():
+        nonlocal state
+        state = (state + 0x9E3779B97F4A7C15) & MASK
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    a = draw() % SHUFFLE_MOD
+    b = 1 + draw() % (SHUFFLE_MOD - 1)
+    c = draw() % SHUFFLE_MOD
+    return a, b, c
 
 
 def summary(ms):
@@ -34,7 +53,9 @@ def sql_of(spec):
             args.append(spec[column])
     sort = spec.get("sort", "newest")
     if sort == "random":
-        order = f"(id * {SHUFFLE_MUL} + {spec.get('seed', 0) % SHUFFLE_MOD}) % {SHUFFLE_MOD}, id"
+        a, b, c = shuffle_params(spec.get("seed", 0))
+        p = SHUFFLE_MOD
+        order = f"(((id + {a}) % {p}) * {b} % {p}) * ((id + {c}) % {p}) % {p}, id"
     elif sort == "diverse":
         order = "group_rank, id"
     else:

@@ -109,6 +109,29 @@ impl Library {
         Ok(())
     }
 
+    /// The models faces were catalogued from, in the order they were first used.
+    pub async fn models(&self) -> Result<Vec<ModelRecord>> {
+        let rows = sqlx::query(
+            "SELECT sha256, name, resolution, license, training_data_root, card, added_at \
+             FROM models ORDER BY added_at, sha256",
+        )
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ModelRecord {
+                    sha256: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    resolution: row.try_get::<i64, _>(2)? as u32,
+                    license: row.try_get(3)?,
+                    training_data_root: row.try_get(4)?,
+                    card: row.try_get(5)?,
+                    added_at: row.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
     /// Refreshes the planner's statistics, which SQLite's choice of index for a search
     /// depends on (PostgreSQL's autovacuum keeps its own; analysing again is harmless).
     /// On PostgreSQL, VACUUM also marks the new rows all-visible, so that searches and
@@ -157,6 +180,21 @@ impl Library {
         }
         Ok(())
     }
+}
+
+/// A model as the catalogue records it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ModelRecord {
+    pub sha256: String,
+    pub name: String,
+    pub resolution: u32,
+    /// The licence of the model and its images.
+    pub license: String,
+    /// Merkle root of its training data's manifest, when recorded.
+    pub training_data_root: Option<String>,
+    /// Its model card (Markdown).
+    pub card: String,
+    pub added_at: String,
 }
 
 /// Inserts `face` in the transaction `tx` (its group rank counted there); returns its id,

@@ -327,6 +327,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shuffle_is_the_one_the_benchmark_peer_computes() {
+        // bench/library_peer.py's shuffle_params(7) orders ids 1..=10 so.
+        let mut ids: Vec<i64> = (1..=10).collect();
+        ids.sort_by_key(|&id| (shuffle_key(id, 7), id));
+        assert_eq!(ids, [10, 8, 4, 3, 5, 2, 9, 6, 1, 7]);
+    }
+
+    #[test]
     fn nearby_seeds_give_unrelated_orders() {
         assert_eq!(shuffled(7), shuffled(7));
         for (x, y) in [(7, 8), (0, 1), (1, 1 << 40)] {
@@ -368,9 +376,10 @@ mod tests {
         assert_eq!(
             sql.text,
             " WHERE 1 = 1 AND age >= $1 AND age <= $2 AND gender = $3 AND expression = $4 \
-             AND facing = $5 ORDER BY (id * 2654435761 + $6) % 4294967291, id"
+             AND facing = $5 ORDER BY (((id + $6) % 2147483647) * $7 % 2147483647) * \
+             ((id + $8) % 2147483647) % 2147483647, id"
         );
-        assert_eq!(sql.binds.len(), 6);
+        assert_eq!(sql.binds.len(), 8);
     }
 
     #[test]
