@@ -69,6 +69,11 @@ pub const MAX_INPUT_PIXELS: u64 = 100_000_000;
 /// [`MAX_INPUT_PIXELS`] or would need more memory than the decoder's limit, and a JPEG that
 /// ends before its end-of-image marker.
 pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {
+    decode_image_within(bytes, MAX_INPUT_PIXELS)
+}
+
+/// [`decode_image`] with a tighter pixel limit (a server's uploads).
+pub fn decode_image_within(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage> {
     use image::ImageDecoder;
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
@@ -86,10 +91,10 @@ pub fn decode_image(bytes: &[u8]) -> Result<DynamicImage> {
     reader.limits(limits);
     let decoder = reader.into_decoder().context("not a readable image")?;
     let (w, h) = decoder.dimensions();
-    if w as u64 * h as u64 > MAX_INPUT_PIXELS {
+    if w as u64 * h as u64 > max_pixels {
         bail!(
             "the image declares {w}x{h} pixels, more than the {} megapixels fauxto reads",
-            MAX_INPUT_PIXELS / 1_000_000
+            max_pixels as f64 / 1e6
         );
     }
     if w == 0 || h == 0 {

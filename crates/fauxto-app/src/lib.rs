@@ -12,3 +12,4 @@ pub mod payload;
 pub mod pipeline;
 pub mod registry;
 pub mod render;
+pub mod verify;

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use commands::{
     analyze, bench, credentials, dataset, export_onnx, face_bench, generate, guard, import, index,
-    info, init_model, interpolate, library, metrics, mix, report, train, watermark,
+    info, init_model, interpolate, library, metrics, mix, report, studio, train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -79,6 +79,8 @@ enum Command {
     BenchFaces(face_bench::FaceBenchArgs),
     /// A searchable library of generated faces: init, add, search, similar, export, stats.
     Library(library::LibraryArgs),
+    /// The web studio and HTTP API over a library (and its API keys: `studio keys`).
+    Studio(studio::StudioArgs),
 }
 
 fn main() -> ExitCode {
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::Library(a) => library::run(a),
+        Command::Studio(a) => studio::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

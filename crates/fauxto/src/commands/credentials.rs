@@ -9,8 +9,9 @@ use clap::{Args, Subcommand};
 use fauxto_app::keys::key_dir;
 use fauxto_app::labels::PUBLIC_WATERMARK_KEY;
 use fauxto_app::payload::MarkPayload;
+use fauxto_app::verify::verify_image;
 use fauxto_data::PackedDataset;
-use fauxto_trust::credentials::{self, keys, LocalSigner, SourceType, Verification};
+use fauxto_trust::credentials::{self, keys, LocalSigner, SourceType};
 use fauxto_trust::watermark::{self, Key};
 
 use crate::images::write_bytes;
@@ -176,7 +177,19 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
     let key = Key::from_passphrase(&args.watermark_key);
     let mut failed = 0;
     for path in &args.images {
-        match verify_one(path, trust.as_deref(), dataset_root.as_deref(), &key) {
+        let report = std::fs::read(path)
+            .with_context(|| format!("reading {}", path.display()))
+            .and_then(|bytes| {
+                let name = path.display().to_string();
+                verify_image(
+                    &name,
+                    &bytes,
+                    trust.as_deref(),
+                    dataset_root.as_deref(),
+                    &key,
+                )
+            });
+        match report {
             Ok(report) if args.json => println!("{}", serde_json::to_string(&report)?),
             Ok(report) => print!("{}", report.text()),
             Err(e) => {
@@ -192,115 +205,4 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// What `verify` says about one image.
-#[derive(Debug, serde::Serialize)]
-struct Report {
-    file: PathBuf,
-    credential: Verification,
-    watermark: Option<String>,
-    /// What the watermark says (model tag, seed), in the format it was written in.
-    watermark_payload: Option<MarkPayload>,
-    /// Whether the watermark's model tag fits the model the credential names.
-    watermark_matches_credential: Option<bool>,
-    watermark_score: f32,
-    /// Whether the credential's training data is the given dataset.
-    dataset_match: Option<bool>,
-}
-
-fn verify_one(path: &Path, trust: Option<&str>, root: Option<&str>, key: &Key) -> Result<Report> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let img = fauxto_app::images::decode_image(&bytes)?;
-    let credential = credentials::verify(&bytes, mime(path)?, trust)?;
-    let found = watermark::detect(&img.to_rgb8(), key);
-    let named_root = credential
-        .generation
-        .as_ref()
-        .and_then(|g| g["training_data_root"].as_str());
-    let decoded = found
-        .payload
-        .zip(found.format)
-        .map(|(p, f)| MarkPayload::decode(p, f));
-    let named_model = credential
-        .generation
-        .as_ref()
-        .and_then(|g| g["model_sha256"].as_str());
-    Ok(Report {
-        file: path.into(),
-        dataset_match: root.map(|r| named_root == Some(r)),
-        watermark: found.payload.map(|p| p.to_hex()),
-        watermark_payload: decoded,
-        watermark_matches_credential: decoded.zip(named_model).map(|(d, m)| d.matches_model(m)),
-        watermark_score: found.score,
-        credential,
-    })
-}
-
-impl Report {
-    fn text(&self) -> String {
-        let c = &self.credential;
-        let mut out = format!("{}\n", self.file.display());
-        if c.present {
-            out += &format!(
-                "  Content Credential: {}{}\n",
-                c.state,
-                if c.tampered { ", TAMPERED" } else { "" }
-            );
-            if !c.failures.is_empty() {
-                out += &format!("  status codes: {}\n", c.failures.join(", "));
-            }
-            if let Some(s) = &c.signer {
-                out += &format!("  signed by: {s}\n");
-            }
-            if let Some(t) = &c.digital_source_type {
-                out += &format!("  source: {}\n", t.rsplit('/').next().unwrap_or(t));
-            }
-            if let Some(g) = &c.generation {
-                out += &format!(
-                    "  model: {} (sha256 {})\n  training data: {} ({})\n",
-                    g["model_name"].as_str().unwrap_or("?"),
-                    g["model_sha256"].as_str().unwrap_or("?"),
-                    g["training_data_root"].as_str().unwrap_or("not recorded"),
-                    g["training_data_license"]
-                        .as_str()
-                        .unwrap_or("no licence recorded"),
-                );
-            }
-        } else {
-            out += "  Content Credential: none\n";
-        }
-        if let Some(g) = &c.generation {
-            if let Some(d) = g["description"].as_str() {
-                out += &format!("  shows: {d}\n");
-            }
-        }
-        match (&self.watermark, &self.watermark_payload) {
-            (Some(p), Some(d)) => {
-                out += &format!(
-                    "  watermark: {p} = {} (z = {:.1}){}\n",
-                    d.describe(),
-                    self.watermark_score,
-                    match self.watermark_matches_credential {
-                        Some(true) => ", fits the credential's model",
-                        Some(false) => ", does NOT fit the credential's model",
-                        None => "",
-                    }
-                )
-            }
-            (Some(p), None) => {
-                out += &format!("  watermark: {p} (z = {:.1})\n", self.watermark_score)
-            }
-            (None, _) => {
-                out += &format!("  watermark: not found (z = {:.1})\n", self.watermark_score)
-            }
-        }
-        if let Some(m) = self.dataset_match {
-            out += &format!(
-                "  training data {} the given dataset\n",
-                if m { "matches" } else { "does NOT match" }
-            );
-        }
-        out
-    }
 }

@@ -20,6 +20,7 @@ pub mod memorisation;
 pub mod metrics;
 pub mod mix;
 pub mod report;
+pub mod studio;
 pub mod train;
 pub mod watermark;
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod services;
+pub mod studio;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

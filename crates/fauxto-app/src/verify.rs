@@ -1,0 +1,138 @@
+//! What an image says about itself: its Content Credential (C2PA: state, signer, source
+//! type, the generating model and its training data) and fauxto's invisible watermark
+//! (payload, strength, whether it fits the credential's model) — one report for `fauxto
+//! verify` and the studio's verify endpoint.
+
+use anyhow::{Context, Result};
+use fauxto_trust::credentials::{self, Verification};
+use fauxto_trust::watermark::{self, Key};
+use image::ImageFormat;
+use serde::Serialize;
+
+use crate::payload::MarkPayload;
+
+/// What verifying one image found.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyReport {
+    /// The file's name (a path, or the name an upload gave).
+    pub file: String,
+    pub credential: Verification,
+    pub watermark: Option<String>,
+    /// What the watermark says (model tag, seed), in the format it was written in.
+    pub watermark_payload: Option<MarkPayload>,
+    /// Whether the watermark's model tag fits the model the credential names.
+    pub watermark_matches_credential: Option<bool>,
+    pub watermark_score: f32,
+    /// Whether the credential's training data is the given dataset.
+    pub dataset_match: Option<bool>,
+}
+
+/// The media type of an encoded image, from its content.
+pub fn mime_of(bytes: &[u8]) -> Result<&'static str> {
+    match image::guess_format(bytes) {
+        Ok(ImageFormat::Png) => Ok("image/png"),
+        Ok(ImageFormat::Jpeg) => Ok("image/jpeg"),
+        Ok(ImageFormat::WebP) => Ok("image/webp"),
+        Ok(ImageFormat::Gif) => Ok("image/gif"),
+        _ => anyhow::bail!("Content Credentials are read from PNG, JPEG, WebP and GIF images"),
+    }
+}
+
+/// Verifies the encoded image `bytes` named `file`: its credential against `trust` (a CA
+/// certificate, PEM) when given, its training data against the Merkle root `dataset_root`
+/// when given, and its watermark under `key`.
+pub fn verify_image(
+    file: &str,
+    bytes: &[u8],
+    trust: Option<&str>,
+    dataset_root: Option<&str>,
+    key: &Key,
+) -> Result<VerifyReport> {
+    let img = crate::images::decode_image(bytes)?;
+    let credential = credentials::verify(bytes, mime_of(bytes)?, trust)
+        .context("cannot read the Content Credential")?;
+    let found = watermark::detect(&img.to_rgb8(), key);
+    let generation = credential.generation.as_ref();
+    let named_root = generation.and_then(|g| g["training_data_root"].as_str());
+    let named_model = generation.and_then(|g| g["model_sha256"].as_str());
+    let decoded = found
+        .payload
+        .zip(found.format)
+        .map(|(p, f)| MarkPayload::decode(p, f));
+    Ok(VerifyReport {
+        file: file.to_string(),
+        dataset_match: dataset_root.map(|r| named_root == Some(r)),
+        watermark: found.payload.map(|p| p.to_hex()),
+        watermark_payload: decoded,
+        watermark_matches_credential: decoded.zip(named_model).map(|(d, m)| d.matches_model(m)),
+        watermark_score: found.score,
+        credential,
+    })
+}
+
+impl VerifyReport {
+    /// The report as `fauxto verify` prints it.
+    pub fn text(&self) -> String {
+        let c = &self.credential;
+        let mut out = format!("{}\n", self.file);
+        if c.present {
+            out += &format!(
+                "  Content Credential: {}{}\n",
+                c.state,
+                if c.tampered { ", TAMPERED" } else { "" }
+            );
+            if !c.failures.is_empty() {
+                out += &format!("  status codes: {}\n", c.failures.join(", "));
+            }
+            if let Some(s) = &c.signer {
+                out += &format!("  signed by: {s}\n");
+            }
+            if let Some(t) = &c.digital_source_type {
+                out += &format!("  source: {}\n", t.rsplit('/').next().unwrap_or(t));
+            }
+            if let Some(g) = &c.generation {
+                out += &format!(
+                    "  model: {} (sha256 {})\n  training data: {} ({})\n",
+                    g["model_name"].as_str().unwrap_or("?"),
+                    g["model_sha256"].as_str().unwrap_or("?"),
+                    g["training_data_root"].as_str().unwrap_or("not recorded"),
+                    g["training_data_license"]
+                        .as_str()
+                        .unwrap_or("no licence recorded"),
+                );
+            }
+        } else {
+            out += "  Content Credential: none\n";
+        }
+        if let Some(d) = c
+            .generation
+            .as_ref()
+            .and_then(|g| g["description"].as_str())
+        {
+            out += &format!("  shows: {d}\n");
+        }
+        let z = self.watermark_score;
+        match (&self.watermark, &self.watermark_payload) {
+            (Some(p), Some(d)) => {
+                out += &format!(
+                    "  watermark: {p} = {} (z = {z:.1}){}\n",
+                    d.describe(),
+                    match self.watermark_matches_credential {
+                        Some(true) => ", fits the credential's model",
+                        Some(false) => ", does NOT fit the credential's model",
+                        None => "",
+                    }
+                )
+            }
+            (Some(p), None) => out += &format!("  watermark: {p} (z = {z:.1})\n"),
+            (None, _) => out += &format!("  watermark: not found (z = {z:.1})\n"),
+        }
+        if let Some(m) = self.dataset_match {
+            out += &format!(
+                "  training data {} the given dataset\n",
+                if m { "matches" } else { "does NOT match" }
+            );
+        }
+        out
+    }
+}
