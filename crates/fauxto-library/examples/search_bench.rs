@@ -132,7 +132,7 @@ async fn main() -> Result<()> {
     let mut rng = Rng(7);
     let mut similar = Vec::with_capacity(repeat);
     for _ in 0..repeat {
-        let id = 1 + (rng.next() % catalogued) as i64;
+        let id = 1 + (rng.next_u64() % catalogued) as i64;
         let face = library.face(id).await?.context("face")?;
         let t = Instant::now();
         let found = index.nearest(&face.descriptor, 10, Some(id));

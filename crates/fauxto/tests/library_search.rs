@@ -18,36 +18,43 @@ const EXPRESSIONS: [&str; 7] = [
     "surprised",
 ];
 
-fn pick<'a>(rng: &mut Rng, values: &[&'a str]) -> Option<String> {
-    let i = rng.next() as usize % (values.len() + 1);
+fn pick(rng: &mut Rng, values: &[&str]) -> Option<String> {
+    let i = rng.next_u64() as usize % (values.len() + 1);
     values.get(i).map(|v| v.to_string())
 }
 
 fn random_query(rng: &mut Rng) -> FaceQuery {
-    let age = (rng.next() % 3 == 0).then(|| {
+    let age = rng.next_u64().is_multiple_of(3).then(|| {
         let lo = (rng.uniform() * 70.0).round();
         (lo, lo + (rng.uniform() * 30.0).round())
     });
-    let band = (rng.next() % 4 == 0).then(|| AgeBand::ALL[rng.next() as usize % 5]);
+    let band = rng
+        .next_u64()
+        .is_multiple_of(4)
+        .then(|| AgeBand::ALL[rng.next_u64() as usize % 5]);
     FaceQuery {
         age,
         age_band: band,
         gender: pick(rng, &["male", "female"]),
-        expression: pick(rng, &EXPRESSIONS[..]).filter(|_| rng.next() % 2 == 0),
-        facing: pick(rng, &["left", "frontal", "right"]).filter(|_| rng.next() % 2 == 0),
-        model: match rng.next() % 6 {
+        expression: pick(rng, &EXPRESSIONS[..]).filter(|_| rng.next_u64().is_multiple_of(2)),
+        facing: pick(rng, &["left", "frontal", "right"])
+            .filter(|_| rng.next_u64().is_multiple_of(2)),
+        model: match rng.next_u64() % 6 {
             0 => Some("be9c".into()),
             1 => Some("ffff".into()),
             _ => None,
         },
-        max_id: (rng.next() % 5 == 0).then(|| (rng.next() % 1500) as i64),
-        sort: match rng.next() % 3 {
+        max_id: rng
+            .next_u64()
+            .is_multiple_of(5)
+            .then(|| (rng.next_u64() % 1500) as i64),
+        sort: match rng.next_u64() % 3 {
             0 => Sort::Newest,
-            1 => Sort::Random(rng.next() % 1000),
+            1 => Sort::Random(rng.next_u64() % 1000),
             _ => Sort::Diverse,
         },
-        page: 1 + (rng.next() % 4) as u32,
-        per_page: [1, 7, 24, 100][rng.next() as usize % 4],
+        page: 1 + (rng.next_u64() % 4) as u32,
+        per_page: [1, 7, 24, 100][rng.next_u64() as usize % 4],
     }
 }
 
