@@ -144,18 +144,11 @@ const SHUFFLE_MOD: i64 = 2_147_483_647;
 /// The three parameters of the shuffle of `seed`, each a residue mod [`SHUFFLE_MOD`] (the
 /// multiplier nonzero), from a SplitMix64 stream: nearby seeds give unrelated orders.
 fn shuffle_params(seed: u64) -> [i64; 3] {
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut stream = crate::synthetic::Rng(seed);
     let m = SHUFFLE_MOD as u64;
-    let a = (next() % m) as i64;
-    let b = (1 + next() % (m - 1)) as i64;
-    let c = (next() % m) as i64;
+    let a = (stream.next_u64() % m) as i64;
+    let b = (1 + stream.next_u64() % (m - 1)) as i64;
+    let c = (stream.next_u64() % m) as i64;
     [a, b, c]
 }
 
