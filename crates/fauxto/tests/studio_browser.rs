@@ -93,6 +93,11 @@ fn chromium() -> String {
         .to_string()
 }
 
+/// Waits for the element `at` to appear.
+async fn appear(c: &Client, at: Locator<'_>) -> fantoccini::elements::Element {
+    c.wait().at_most(WAIT).for_element(at).await.unwrap()
+}
+
 /// Polls `check` until it holds.
 async fn until<F, Fut>(what: &str, mut check: F)
 where
@@ -185,11 +190,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
 
     // Without a key the gallery says what is missing; with one it shows faces.
     c.goto(&format!("{}/", studio.url)).await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("main .error"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("main .error")).await;
     let message = c
         .find(Locator::Css("main .error"))
         .await
@@ -210,11 +211,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
         .click()
         .await
         .unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("ul.grid li.card img"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("ul.grid li.card img")).await;
     images_loaded(&c).await;
     let count = c
         .find(Locator::Id("count"))
@@ -276,11 +273,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
         .click()
         .await
         .unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("section.provenance table"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("section.provenance table")).await;
     images_loaded(&c).await;
     let provenance = texts(&c, "section.provenance td").await.join(" | ");
     assert!(
@@ -317,18 +310,9 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
 
     // Look-alikes of an uploaded photo: the face itself comes first.
     c.goto(&format!("{}/#/similar", studio.url)).await.unwrap();
-    let upload = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("upload"))
-        .await
-        .unwrap();
+    let upload = appear(&c, Locator::Id("upload")).await;
     upload.send_keys(expected.to_str().unwrap()).await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#results li.card"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("#results li.card")).await;
     images_loaded(&c).await;
     let first = c
         .find(Locator::Css("#results li.card a"))
@@ -349,18 +333,9 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
 
     // Verify the downloaded file on the verify page.
     c.goto(&format!("{}/#/verify", studio.url)).await.unwrap();
-    let upload = c
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("upload"))
-        .await
-        .unwrap();
+    let upload = appear(&c, Locator::Id("upload")).await;
     upload.send_keys(expected.to_str().unwrap()).await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#report table"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("#report table")).await;
     let report = texts(&c, "#report td").await.join(" | ");
     assert!(report.contains("trainedAlgorithmicMedia"), "{report}");
     assert!(
@@ -371,11 +346,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
 
     // The API reference page lists the endpoints from the OpenAPI document.
     c.goto(&format!("{}/api/docs", studio.url)).await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("section.op"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("section.op")).await;
     let ops = texts(&c, "section.op h2").await.join("\n");
     assert!(ops.contains("GET /api/faces"), "{ops}");
     assert!(ops.contains("POST /api/verify"), "{ops}");
@@ -383,11 +354,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     // Readable on a phone: the gallery in a 390 px wide window, without sideways scrolling.
     c.set_window_size(390, 844).await.unwrap();
     c.goto(&format!("{}/#/", studio.url)).await.unwrap();
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("ul.grid li.card img"))
-        .await
-        .unwrap();
+    appear(&c, Locator::Css("ul.grid li.card img")).await;
     images_loaded(&c).await;
     let overflow = c
         .execute(
