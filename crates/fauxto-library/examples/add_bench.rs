@@ -69,7 +69,7 @@ fn main() -> Result<()> {
     let options = AddOptions {
         model: model_path.clone(),
         seeds: (0..seeds).collect(),
-        seeds_text: format!("0-{}", seeds - 1),
+        job: None,
         truncation: 1.0,
         batch,
         range_size: 128,

@@ -4,7 +4,7 @@
 //! shows exactly one clearly detected face, the memorisation guard passes it, and no face
 //! already in the library (or caught earlier in the same range) shows the same identity.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
 
 use anyhow::{bail, Context, Result};
@@ -40,8 +40,6 @@ pub const GALLERY_SIZES: [u32; 2] = [256, 128];
 pub struct AddOptions {
     pub model: PathBuf,
     pub seeds: Vec<u32>,
-    /// The seeds as the user wrote them (names the job).
-    pub seeds_text: String,
     pub truncation: f64,
     /// Images per forward pass.
     pub batch: usize,
@@ -51,6 +49,8 @@ pub struct AddOptions {
     pub dedupe_threshold: f32,
     pub labels: LabelOptions,
     pub guard: GuardOptions,
+    /// Continue this job (made by [`open_job`]) instead of the job of the seeds above.
+    pub job: Option<i64>,
 }
 
 /// What a run did.
@@ -97,27 +97,40 @@ where
     if model.info.generator.c_dim > 0 {
         bail!("the library holds faces of unconditional models");
     }
-    rt.block_on(library.register_model(&model))?;
+    let (job, resumed) = match options.job {
+        Some(id) => {
+            let record = rt
+                .block_on(library.job(id))?
+                .with_context(|| format!("no job #{id}"))?;
+            if record.model_sha256 != model.sha256 {
+                bail!(
+                    "job #{id} adds faces of model {}, not of {}",
+                    &record.model_sha256[..12],
+                    options.model.display()
+                );
+            }
+            (id, true)
+        }
+        None => rt.block_on(open_job(
+            library,
+            &model,
+            &options.model,
+            options.truncation,
+            &options.seeds,
+            options.range_size,
+        ))?,
+    };
     let labeller = Labeller::new(&model, &options.labels, options.truncation, "const")?;
     let guard = Guard::<B>::resolve(device, &options.guard, &model)?;
     let analyzer = FaceAnalyzer::<B>::embedded(device).context("cannot load the face networks")?;
     let renderer = Renderer::<B>::new(&model, device)?;
-    let job_options = serde_json::json!({ "truncation": options.truncation });
-    let (job, resumed) = rt.block_on(library.job_for(
-        &model.sha256,
-        &options.model.display().to_string(),
-        &job_options,
-        &options.seeds_text,
-        &options.seeds,
-        options.range_size,
-    ))?;
     let mut index = DescriptorIndex::default();
     rt.block_on(library.load_descriptors(&mut index))?;
     let worker = worker_name();
-    let total = options.seeds.len() as u64;
     let mut this_run = Counts::default();
     // The bar starts where the job stands (a resumed job has done part of its seeds).
-    let mut done = rt.block_on(library.job_status(job))?.done_seeds;
+    let status = rt.block_on(library.job_status(job))?;
+    let (mut done, total) = (status.done_seeds, status.seeds);
     let ctx = RangeContext {
         rt,
         library,
@@ -150,6 +163,31 @@ where
         seconds,
         faces_per_s: this_run.total() as f64 / seconds.max(1e-9),
     })
+}
+
+/// Registers `model` (loaded from `path`) in the library and returns the unfinished job of
+/// the same seeds and truncation, or a new one split into ranges of `range_size` seeds
+/// (true when it continues an existing job).
+pub async fn open_job(
+    library: &Library,
+    model: &ModelFile,
+    path: &Path,
+    truncation: f64,
+    seeds: &[u32],
+    range_size: u32,
+) -> Result<(i64, bool)> {
+    library.register_model(model).await?;
+    let job_options = serde_json::json!({ "truncation": truncation });
+    library
+        .job_for(
+            &model.sha256,
+            &path.display().to_string(),
+            &job_options,
+            &crate::jobs::describe_seeds(seeds),
+            seeds,
+            range_size,
+        )
+        .await
 }
 
 struct RangeContext<'a, B: Backend> {

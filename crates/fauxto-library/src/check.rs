@@ -55,10 +55,11 @@ impl Library {
                 key.rsplit_once('/')
                     .is_some_and(|(dir, _)| held.contains(dir))
             });
-        let unfinished: i64 = sqlx::query("SELECT COUNT(*) FROM ranges WHERE state <> 'done'")
-            .fetch_one(&self.db.pool)
-            .await?
-            .try_get(0)?;
+        let unfinished: i64 =
+            sqlx::query("SELECT COUNT(*) FROM ranges WHERE state NOT IN ('done', 'cancelled')")
+                .fetch_one(&self.db.pool)
+                .await?
+                .try_get(0)?;
         Ok(CheckReport {
             faces: rows.len() as u64,
             images: stored.len() as u64,

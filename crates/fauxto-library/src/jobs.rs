@@ -13,7 +13,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -93,6 +93,9 @@ impl Counts {
 #[derive(Clone, Debug, Serialize)]
 pub struct JobStatus {
     pub id: i64,
+    /// `open` (work left), `done`, or `cancelled` (no new range is started; one in flight
+    /// finishes).
+    pub state: String,
     pub ranges: u64,
     pub done_ranges: u64,
     pub seeds: u64,
@@ -270,15 +273,24 @@ impl Library {
                     .await?;
             }
         }
+        // A cancelled job hands out no new range, but a range left half-done is always
+        // finished, so that no stored image is left that no face names.
+        let job_state: String = sqlx::query("SELECT state FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .with_context(|| format!("no job #{job}"))?;
         let now = now_secs();
         let pick = match self.db.backend {
             Backend::Postgres => {
-                "SELECT id FROM ranges WHERE job_id = $3 AND (state = 'open' OR \
+                "SELECT id FROM ranges WHERE job_id = $3 AND ((state = 'open' AND $5 = 'open') OR \
                  (state IN ('claimed', 'catalogued') AND heartbeat < $4)) ORDER BY id LIMIT 1 \
                  FOR UPDATE SKIP LOCKED"
             }
             Backend::Sqlite => {
-                "SELECT id FROM ranges WHERE job_id = $3 AND (state = 'open' OR \
+                "SELECT id FROM ranges WHERE job_id = $3 AND ((state = 'open' AND $5 = 'open') OR \
                  (state IN ('claimed', 'catalogued') AND heartbeat < $4)) ORDER BY id LIMIT 1"
             }
         };
@@ -291,6 +303,7 @@ impl Library {
         .bind(now)
         .bind(job)
         .bind(now - STALE_AFTER_SECS)
+        .bind(job_state)
         .fetch_optional(&self.db.pool)
         .await?;
         row.map(|r| -> Result<Range> {
@@ -365,8 +378,9 @@ impl Library {
         .fetch_one(&self.db.pool)
         .await?;
         let n = |i: usize| -> Result<u64> { Ok(row.try_get::<i64, _>(i)?.max(0) as u64) };
-        let status = JobStatus {
+        let mut status = JobStatus {
             id: job,
+            state: String::new(),
             ranges: n(0)?,
             done_ranges: n(1)?,
             seeds: n(2)?,
@@ -382,11 +396,18 @@ impl Library {
             },
         };
         if status.ranges > 0 && status.done_ranges == status.ranges {
-            sqlx::query("UPDATE jobs SET state = 'done' WHERE id = $1")
+            sqlx::query("UPDATE jobs SET state = 'done' WHERE id = $1 AND state = 'open'")
                 .bind(job)
                 .execute(&self.db.pool)
                 .await?;
         }
+        status.state = sqlx::query("SELECT state FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .with_context(|| format!("no job #{job}"))?;
         Ok(status)
     }
 }

@@ -197,6 +197,25 @@ pub struct ModelRecord {
     pub added_at: String,
 }
 
+impl ModelRecord {
+    /// The record of `model` as the library would register it now.
+    pub fn of(model: &ModelFile) -> Self {
+        ModelRecord {
+            sha256: model.sha256.clone(),
+            name: model.info.name.clone(),
+            resolution: model.info.generator.img_resolution as u32,
+            license: model.info.license.clone(),
+            training_data_root: model
+                .info
+                .training_data
+                .as_ref()
+                .map(|t| t.manifest_root.clone()),
+            card: model.card(),
+            added_at: now_rfc3339(),
+        }
+    }
+}
+
 /// Inserts `face` in the transaction `tx` (its group rank counted there); returns its id,
 /// or None when the same model, seed and truncation are already catalogued.
 pub async fn insert_face(

@@ -5,7 +5,7 @@
 //! closed as `generate` does) and leaves labelled: Content Credential and watermark.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use anyhow::{Context, Result};
@@ -13,6 +13,7 @@ use burn::tensor::backend::Backend;
 use fauxto_app::guard::{Guard, GuardOptions};
 use fauxto_app::labels::{Depiction, LabelOptions, Labeller};
 use fauxto_app::render::Renderer;
+use fauxto_library::ModelRecord;
 use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::{NoiseMode, Truncation};
 use tokio::sync::oneshot;
@@ -52,6 +53,10 @@ pub struct ModelWorker {
     pub sha256: String,
     pub name: String,
     pub resolution: u32,
+    /// The model file.
+    pub path: PathBuf,
+    /// Its name, licence, training data and card.
+    pub record: ModelRecord,
     sender: mpsc::Sender<Request>,
 }
 
@@ -81,6 +86,8 @@ impl ModelWorker {
             sha256: model.sha256.clone(),
             name: model.info.name.clone(),
             resolution: model.info.generator.img_resolution as u32,
+            path: path.to_path_buf(),
+            record: ModelRecord::of(&model),
             sender,
         };
         std::thread::Builder::new()

@@ -5,12 +5,14 @@
 //!
 //! Layers: `auth` (who calls, with what scope, at what rate), `api` (the JSON endpoints and
 //! their OpenAPI document), `web` (the pages), `state` (the open library and its indexes in
-//! memory), `generate` (batched generation on demand), `server` (routes, middleware).
+//! memory), `generate` (batched generation on demand), `jobs` (bulk
+//! `library add` jobs, resumed after a restart), `server` (routes, middleware).
 
 pub mod api;
 pub mod auth;
 pub mod error;
 pub mod generate;
+pub mod jobs;
 pub mod server;
 pub mod state;
 pub mod web;

@@ -19,7 +19,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api::{self, faces, generate, keys, models, verify};
+use crate::api::{self, faces, generate, jobs, keys, models, verify};
 use crate::error::ApiError;
 use crate::state::Studio;
 use crate::web;
@@ -47,6 +47,9 @@ pub fn router(studio: Arc<Studio>) -> Router {
         .route("/api/keys", get(keys::list))
         .route("/api/generate", post(generate::batch))
         .route("/api/generate/{seed}", get(generate::one))
+        .route("/api/jobs", get(jobs::list).post(jobs::start))
+        .route("/api/jobs/{id}", get(jobs::detail).delete(jobs::cancel))
+        .route("/api/jobs/{id}/events", get(jobs::events))
         .fallback(api::no_route)
         .with_state(studio)
         .layer(DefaultBodyLimit::max(max_body))

@@ -16,6 +16,7 @@ use tokio::sync::RwLock;
 
 use crate::auth::{KeyCache, Limiter};
 use crate::generate::ModelWorker;
+use crate::jobs::JobRunner;
 
 /// How the studio serves.
 #[derive(Clone, Debug)]
@@ -99,6 +100,8 @@ pub struct Studio {
     pub faces: Box<dyn FaceReader>,
     /// The models it generates from on demand.
     pub generators: Vec<ModelWorker>,
+    /// The worker of bulk jobs, if it runs them.
+    pub jobs: Option<JobRunner>,
 }
 
 impl Studio {
@@ -108,6 +111,7 @@ impl Studio {
         options: StudioOptions,
         faces: Box<dyn FaceReader>,
         generators: Vec<ModelWorker>,
+        jobs: Option<JobRunner>,
     ) -> Result<Self> {
         let studio = Studio {
             limiter: Limiter::new(options.rate_limit),
@@ -118,8 +122,16 @@ impl Studio {
             keys: KeyCache::default(),
             faces,
             generators,
+            jobs,
         };
         studio.refresh().await?;
+        if let Some(jobs) = &studio.jobs {
+            let resumed = jobs.resume_unfinished(&studio.library).await?;
+            if !resumed.is_empty() {
+                let ids: Vec<String> = resumed.iter().map(|id| format!("#{id}")).collect();
+                tracing::info!("resuming unfinished jobs {}", ids.join(", "));
+            }
+        }
         Ok(studio)
     }
 

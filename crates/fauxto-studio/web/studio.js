@@ -1,5 +1,5 @@
-// fauxto studio: the gallery, a face's page, look-alike search and verify, over the JSON
-// API of the same server. Plain JavaScript, no dependencies; routed by the URL's hash.
+// fauxto studio: the gallery, a face's page, look-alike search, verify, generate and jobs,
+// over the JSON API of the same server. Plain JavaScript, no dependencies; routed by the URL's hash.
 "use strict";
 
 const main = () => document.getElementById("main");
@@ -86,7 +86,8 @@ async function gallery(params) {
       el("label", { for: "f-age-max" }, "to"),
       el("input", { id: "f-age-max", name: "age_max", type: "number", min: 0, max: 120, value: params.get("age_max") || "" })),
     ...["gender", "expression", "facing", "sort"].map((name) =>
-      el("div", { class: "field" }, el("label", { for: `f-${name}` }, name), select(name, FILTERS[name], params.get(name)))),
+      el("div", { class: "field" }, el("label", { for: `f-${name}` }, name[0].toUpperCase() + name.slice(1)),
+        select(name, FILTERS[name], params.get(name)))),
     el("button", { type: "submit" }, "Search"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -236,6 +237,160 @@ async function verifyPage() {
     }), out);
 }
 
+// ---- generate ------------------------------------------------------------------------
+
+// A seed list like `1-8,42` as numbers (the API takes up to 16 per batch).
+function parseSeeds(text) {
+  const seeds = [];
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = part.match(/^(\d+)(?:\s*-\s*(\d+))?$/);
+    if (!m) throw new Error(`"${part}" is not a seed or a range like 1-8`);
+    const lo = Number(m[1]), hi = Number(m[2] ?? m[1]);
+    if (hi < lo) throw new Error(`range ${part} runs backwards`);
+    for (let s = lo; s <= hi && seeds.length <= 16; s++) seeds.push(s);
+  }
+  if (!seeds.length) throw new Error("give at least one seed");
+  if (seeds.length > 16) throw new Error("at most 16 seeds at a time");
+  return seeds;
+}
+
+function truncationField(id, value) {
+  const input = el("input", { id, name: "truncation", type: "range", min: 0, max: 1, step: 0.05, value });
+  const shown = el("output", { for: id }, Number(value).toFixed(2));
+  input.addEventListener("input", () => (shown.textContent = Number(input.value).toFixed(2)));
+  return el("div", { class: "field" }, el("label", { for: id }, "Truncation ψ"), el("div", { class: "range" }, input, shown));
+}
+
+function pngOf(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  return URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+}
+
+async function generatePage() {
+  const out = el("div", { id: "generated" });
+  const form = el("form", { class: "filters", "aria-label": "Generate" },
+    el("div", { class: "field" }, el("label", { for: "g-seeds" }, "Seeds (up to 16)"),
+      el("input", { id: "g-seeds", name: "seeds", value: "1-8", required: true })),
+    truncationField("g-truncation", 0.7),
+    el("button", { type: "submit" }, "Generate"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const seeds = parseSeeds(form.seeds.value);
+      say(`Generating ${seeds.length} image${seeds.length > 1 ? "s" : ""}…`);
+      const r = await api("/api/generate", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ seeds, truncation: Number(form.truncation.value) }),
+      });
+      out.replaceChildren(
+        el("ul", { class: "grid", "aria-label": "Generated images" }, r.images.map((i) => {
+          const url = pngOf(i.png_base64), name = `fauxto-${r.model_sha256.slice(0, 12)}-seed${i.seed}.png`;
+          return el("li", { class: "card" },
+            el("img", { src: url, alt: `Generated face, seed ${i.seed}`, width: 128, height: 128 }),
+            el("span", { class: "caption" }, `seed ${i.seed} · ψ ${i.truncation}`),
+            el("span", { class: "caption" }, `watermark ${i.watermark || "—"}`),
+            el("a", { href: url, download: name }, "Download PNG"));
+        })),
+        ...(r.withheld.length ? [el("p", {}, `Withheld by the memorisation guard (a training face): seeds ${r.withheld.map((w) => w.seed).join(", ")}`)] : []));
+      say(`Generated ${r.images.length} labelled image${r.images.length === 1 ? "" : "s"}.`);
+    } catch (e) { say(e.message); }
+  });
+  main().replaceChildren(el("h1", {}, "Generate"),
+    el("p", {}, "Labelled images of seeds, made now: each carries a Content Credential and a watermark. Needs a key with the generate scope."),
+    form, out);
+}
+
+// ---- jobs ----------------------------------------------------------------------------
+
+let following = new AbortController();
+
+// Reads a server-sent event stream with fetch (so that the key goes with it), calling
+// onEvent(name, data) for each event until the stream ends or `signal` aborts.
+async function followEvents(url, signal, onEvent) {
+  const response = await fetch(url, { headers: headers(), signal });
+  if (!response.ok) throw new Error(`events: ${response.status}`);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message", data = "";
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data += line.slice(5).trim();
+      }
+      if (data) onEvent(name, data);
+    }
+  }
+}
+
+function jobRow(job) {
+  const c = job.counts;
+  const dropped = c.no_face + c.several_faces + c.weak_detection + c.memorised + c.near_duplicate;
+  const label = `Job ${job.id}: ${job.done_seeds} of ${job.total_seeds} seeds`;
+  return el("li", { class: `job ${job.state}`, id: `job-${job.id}`, "data-state": job.state },
+    el("div", { class: "job-head" },
+      el("strong", {}, `#${job.id}`), ` seeds ${job.seeds} · ψ ${job.truncation} · `,
+      el("span", { class: "state" }, job.running && job.state !== "done" ? `${job.state}, running` : job.state),
+      job.state === "open" ? el("button", { type: "button", class: "quiet", "aria-label": `Cancel job ${job.id}`,
+        onclick: () => cancelJob(job.id) }, "Cancel") : null),
+    el("progress", { max: job.total_seeds, value: job.done_seeds, "aria-label": label }),
+    el("span", { class: "caption" },
+      `${job.done_seeds.toLocaleString()} / ${job.total_seeds.toLocaleString()} seeds · ${c.added} added · ${dropped} dropped (no or weak face, duplicate, guard) · ${c.already_there} already there`),
+    job.error ? el("p", { class: "error" }, job.error) : null);
+}
+
+async function cancelJob(id) {
+  try {
+    const job = await api(`/api/jobs/${id}`, { method: "DELETE" });
+    document.getElementById(`job-${id}`)?.replaceWith(jobRow(job));
+    say(`Job ${id} cancelled: the seeds in flight finish, no more start.`);
+  } catch (e) { say(e.message); }
+}
+
+function follow(job) {
+  if (job.state !== "open" && !job.running) return;
+  followEvents(`/api/jobs/${job.id}/events`, following.signal, (name, data) => {
+    if (name !== "progress" && name !== "end") return;
+    const view = JSON.parse(data);
+    document.getElementById(`job-${view.id}`)?.replaceWith(jobRow(view));
+    if (name === "end") say(`Job ${view.id} ${view.state}: ${view.counts.added} faces added.`);
+  }).catch((e) => { if (e.name !== "AbortError") say(e.message); });
+}
+
+async function jobsPage() {
+  const list = el("ul", { class: "jobs", "aria-label": "Jobs" });
+  const form = el("form", { class: "filters", "aria-label": "Start a job" },
+    el("div", { class: "field" }, el("label", { for: "j-seeds" }, "Seeds"),
+      el("input", { id: "j-seeds", name: "seeds", value: "0-99", required: true })),
+    truncationField("j-truncation", 1),
+    el("button", { type: "submit" }, "Start job"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const job = await api("/api/jobs", {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ seeds: form.seeds.value, truncation: Number(form.truncation.value) }),
+      });
+      document.getElementById(`job-${job.id}`)?.remove();
+      list.prepend(jobRow(job));
+      follow(job);
+      say(`Job ${job.id} started.`);
+    } catch (e) { say(e.message); }
+  });
+  const { jobs } = await api("/api/jobs");
+  list.replaceChildren(...jobs.map(jobRow));
+  main().replaceChildren(el("h1", {}, "Jobs"),
+    el("p", {}, "Add the faces of a seed list to the library: each is generated, checked by the face networks and the memorisation guard, labelled and catalogued. Jobs go on after a restart. Starting one needs an admin key."),
+    form, list);
+  jobs.forEach(follow);
+}
+
 // ---- API reference -------------------------------------------------------------------
 
 async function docsPage() {
@@ -257,10 +412,14 @@ async function route() {
   const params = new URLSearchParams(search || "");
   const parts = (path || "/").split("/").filter(Boolean);
   say("");
+  following.abort();
+  following = new AbortController();
   try {
     if (parts[0] === "face") await facePage(Number(parts[1]));
     else if (parts[0] === "similar") await similarPage(parts[1]);
     else if (parts[0] === "verify") await verifyPage();
+    else if (parts[0] === "generate") await generatePage();
+    else if (parts[0] === "jobs") await jobsPage();
     else await gallery(params);
   } catch (e) {
     main().replaceChildren(el("p", { class: "error" }, e.message));

@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use common::http::{self, agent, answer, get, post, Answer};
 use common::services::services;
 use common::studio::Server;
 use common::{command, ok};
@@ -31,70 +32,6 @@ struct Fixture {
     admin_key: String,
     /// Faces catalogued.
     faces: u64,
-}
-
-/// An HTTP answer.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Asserts an error answer: `status`, a JSON body with `code` and a message.
-    fn error(&self, status: u16, code: &str) -> String {
-        assert_eq!(
-            self.status,
-            status,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        let body = self.json();
-        assert_eq!(body["code"], code, "{body:#}");
-        let message = body["message"].as_str().unwrap().to_string();
-        assert!(!message.is_empty());
-        message
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
-    let mut response = response.expect("the studio answers");
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let status = response.status().as_u16();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(100 << 20)
-        .read_to_vec()
-        .unwrap();
-    Answer {
-        status,
-        headers,
-        body,
-    }
 }
 
 impl Fixture {
@@ -154,22 +91,6 @@ impl Fixture {
         all.extend_from_slice(args);
         Server::start(&all, &self.env, &self.scratch(name).join("studio.log"))
     }
-}
-
-fn get(url: &str, path: &str, key: Option<&str>) -> Answer {
-    let mut request = agent().get(format!("{url}{path}"));
-    if let Some(k) = key {
-        request = request.header("Authorization", format!("Bearer {k}"));
-    }
-    answer(request.call())
-}
-
-fn post(url: &str, path: &str, key: Option<&str>, body: &[u8]) -> Answer {
-    let mut request = agent().post(format!("{url}{path}"));
-    if let Some(k) = key {
-        request = request.header("Authorization", format!("Bearer {k}"));
-    }
-    answer(request.send(body))
 }
 
 /// Makes a library at `location`, fills it from seeds 0-31 of the demo model, makes keys
@@ -619,7 +540,7 @@ fn bad_input_is_a_json_4xx(f: &Fixture) {
         ("/api/faces?expression=bored", "expression"),
         ("/api/faces?model=xyz", "model"),
         ("/api/faces?age_band=teen", "age_band"),
-        ("/api/faces/abc", "face id"),
+        ("/api/faces/abc", "not an id"),
         ("/api/faces/1/similar?limit=0", "limit"),
     ] {
         let message = f.get(path, key).error(400, "bad_request");
@@ -792,11 +713,5 @@ fn generation_on_demand_is_labelled_batched_and_scoped(f: &Fixture) {
 }
 
 fn post_json(f: &Fixture, path: &str, key: Option<&str>, body: &Value) -> Answer {
-    let mut request = agent()
-        .post(format!("{}{path}", f.studio.url))
-        .header("Content-Type", "application/json");
-    if let Some(k) = key {
-        request = request.header("Authorization", format!("Bearer {k}"));
-    }
-    answer(request.send(body.to_string().as_bytes()))
+    http::post_json(&f.studio.url, path, key, body)
 }

@@ -1,7 +1,8 @@
 //! The web studio in a real browser: headless Chromium (Debian's `chromium`) driven through
 //! WebDriver (`chromium-driver`) as a person would use it — give the API key, filter the
 //! gallery, open a face and read its provenance, download it and check the download's
-//! credential, search look-alikes by uploading a photo, and verify an uploaded image.
+//! credential, search look-alikes by uploading a photo, verify an uploaded image, generate
+//! images on demand, and start a job that adds faces and watch it finish.
 //! Screenshots of each page go to `$FAUXTO_SCREENSHOTS` when set (`docs/studio/`).
 
 mod common;
@@ -183,6 +184,21 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     .output()
     .unwrap());
     let key = key_out.trim().to_string();
+    let admin_key = ok(&command(&[
+        "studio",
+        "keys",
+        "create",
+        "--scope",
+        "admin",
+        "--name",
+        "browser-admin",
+        "--library",
+        lib,
+    ])
+    .output()
+    .unwrap())
+    .trim()
+    .to_string();
     let studio = Server::start(&["--library", lib], &[], &dir.join("studio.log"));
     let driver = Driver::start();
     let downloads = scratch("downloads");
@@ -343,6 +359,80 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
         "{report}"
     );
     screenshot(&c, "verify").await;
+
+    // With an admin key: generate on demand, then a job that adds faces, watched to the end.
+    let key_input = c.find(Locator::Id("api-key")).await.unwrap();
+    key_input.clear().await.unwrap();
+    key_input.send_keys(&admin_key).await.unwrap();
+    c.find(Locator::Css("#key-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.goto(&format!("{}/#/generate", studio.url)).await.unwrap();
+    let seeds = appear(&c, Locator::Id("g-seeds")).await;
+    seeds.clear().await.unwrap();
+    seeds.send_keys("3-6").await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    appear(&c, Locator::Css("#generated li.card img")).await;
+    images_loaded(&c).await;
+    let made = texts(&c, "#generated .caption").await;
+    for seed in 3..=6 {
+        assert!(
+            made.iter().any(|t| t.starts_with(&format!("seed {seed} "))),
+            "{made:?}"
+        );
+    }
+    assert!(
+        made.iter()
+            .any(|t| t.starts_with("watermark ") && !t.ends_with('—')),
+        "{made:?}"
+    );
+    screenshot(&c, "generate").await;
+
+    c.goto(&format!("{}/#/jobs", studio.url)).await.unwrap();
+    let seeds = appear(&c, Locator::Id("j-seeds")).await;
+    seeds.clear().await.unwrap();
+    seeds.send_keys("48-79").await.unwrap();
+    c.find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The library's first job (the `library add` above) is listed; the new one goes on top.
+    until("the new job's row", || async {
+        c.find_all(Locator::Css("ul.jobs li.job"))
+            .await
+            .unwrap()
+            .len()
+            == 2
+    })
+    .await;
+    // Progress arrives through the event stream; the row turns done without a reload.
+    let done = appear(
+        &c,
+        Locator::Css("ul.jobs li.job:first-child[data-state=done]"),
+    )
+    .await;
+    let caption = done.text().await.unwrap();
+    assert!(caption.contains("32 / 32 seeds"), "{caption}");
+    let progress = c
+        .execute(
+            "const p = document.querySelector('ul.jobs li.job:first-child progress'); \
+             return [p.value, p.max];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(progress, json!([32, 32]));
+    screenshot(&c, "jobs").await;
 
     // The API reference page lists the endpoints from the OpenAPI document.
     c.goto(&format!("{}/api/docs", studio.url)).await.unwrap();

@@ -170,7 +170,10 @@ pub async fn detail(
     .map_err(|e| anyhow::anyhow!("cannot read the stored image's credential: {e}"))?;
     Ok(Json(FaceDetail {
         face: FaceView::of(&face),
-        model: model.map(|m| super::views::ModelView::of(m, faces_of_model)),
+        model: model.map(|m| {
+            let generates = studio.generators.iter().any(|g| g.sha256 == m.sha256);
+            super::views::ModelView::of(m, faces_of_model, generates)
+        }),
         credential: CredentialSummary {
             present: credential.present,
             state: credential.state,

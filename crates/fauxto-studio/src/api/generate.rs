@@ -67,7 +67,7 @@ pub struct GeneratedBatch {
     pub withheld: Vec<WithheldImage>,
 }
 
-fn truncation(value: Option<f64>) -> ApiResult<f64> {
+pub(crate) fn truncation(value: Option<f64>) -> ApiResult<f64> {
     match value.unwrap_or(1.0) {
         t if (0.0..=2.0).contains(&t) => Ok(t),
         _ => Err(ApiError::bad_request("truncation is between 0 and 2")),
@@ -75,7 +75,7 @@ fn truncation(value: Option<f64>) -> ApiResult<f64> {
 }
 
 /// The model a request names (by SHA-256 prefix), or the studio's only one.
-fn worker<'a>(studio: &'a Studio, model: Option<&str>) -> ApiResult<&'a ModelWorker> {
+pub(crate) fn worker<'a>(studio: &'a Studio, model: Option<&str>) -> ApiResult<&'a ModelWorker> {
     let workers = &studio.generators;
     match model {
         None if workers.len() == 1 => Ok(&workers[0]),

@@ -3,6 +3,7 @@
 
 pub mod faces;
 pub mod generate;
+pub mod jobs;
 pub mod keys;
 pub mod models;
 pub mod upload;
@@ -17,11 +18,11 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 
-/// The id in a path like `/api/faces/{id}`.
+/// The id in a path like `/api/faces/{id}` or `/api/jobs/{id}`.
 pub fn path_id(id: Result<Path<String>, PathRejection>) -> ApiResult<i64> {
     let Path(text) = id.map_err(|e| ApiError::bad_request(e.body_text()))?;
     text.parse()
-        .map_err(|_| ApiError::bad_request(format!("{text:?} is not a face id (a number)")))
+        .map_err(|_| ApiError::bad_request(format!("{text:?} is not an id (a number)")))
 }
 
 /// Answer for a path no route serves.
@@ -41,12 +42,14 @@ pub async fn no_route(uri: axum::http::Uri) -> ApiError {
     ),
     paths(faces::list, faces::detail, faces::image, faces::similar_to_face,
           faces::similar_to_photo, verify::verify, models::list, keys::list,
-          generate::one, generate::batch),
+          generate::one, generate::batch, jobs::start, jobs::list, jobs::detail,
+          jobs::cancel, jobs::events),
     components(schemas(ErrorBody, views::FacePage, views::FaceView, views::ImageLink,
                        views::FaceDetail, views::ModelView, views::CredentialSummary,
                        views::LookAlike, views::LookAlikes, keys::KeyView,
                        generate::GenerateRequest, generate::GeneratedBatch,
-                       generate::GeneratedImage, generate::WithheldImage)),
+                       generate::GeneratedImage, generate::WithheldImage,
+                       jobs::JobRequest, jobs::JobView, jobs::JobList, jobs::JobCounts)),
     modifiers(&BearerKeys),
     security(("api_key" = [])),
     tags((name = "faces", description = "Search, view and download faces"),
@@ -54,6 +57,7 @@ pub async fn no_route(uri: axum::http::Uri) -> ApiError {
          (name = "verify", description = "What an image says about itself"),
          (name = "models", description = "The models faces come from"),
          (name = "generate", description = "Labelled images of seeds, on demand"),
+         (name = "jobs", description = "Bulk additions to the library, their progress, cancelling"),
          (name = "keys", description = "API keys (admin)"))
 )]
 pub struct ApiDoc;

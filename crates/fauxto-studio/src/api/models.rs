@@ -1,4 +1,5 @@
-//! Models: those the library's faces come from, with their cards.
+//! Models: those the library's faces come from and those the studio generates with, with
+//! their cards.
 
 use std::sync::Arc;
 
@@ -11,7 +12,8 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::Studio;
 
-/// The models of the library's faces, with their cards, licences and face counts.
+/// The models of the library's faces and of the studio's generation, with their cards,
+/// licences and face counts.
 #[utoipa::path(get, path = "/api/models", tag = "models",
     responses((status = 200, body = Vec<ModelView>)))]
 pub async fn list(
@@ -21,9 +23,19 @@ pub async fn list(
     caller.require(&studio, Scope::Read)?;
     let models = studio.library.models().await?;
     let facets = studio.facets.read().await;
+    let generates = |sha: &str| studio.generators.iter().any(|g| g.sha256 == sha);
     let mut out = Vec::with_capacity(models.len());
     for m in &models {
-        out.push(ModelView::of(m, faces_of(&facets, &m.sha256)?));
+        out.push(ModelView::of(
+            m,
+            faces_of(&facets, &m.sha256)?,
+            generates(&m.sha256),
+        ));
+    }
+    for g in &studio.generators {
+        if !models.iter().any(|m| m.sha256 == g.sha256) {
+            out.push(ModelView::of(&g.record, 0, true));
+        }
     }
     Ok(Json(out))
 }

@@ -115,10 +115,12 @@ pub struct ModelView {
     pub card: String,
     /// Faces of it in the library.
     pub faces: u64,
+    /// This studio generates images of it on demand (and runs jobs with it).
+    pub generates: bool,
 }
 
 impl ModelView {
-    pub fn of(model: &ModelRecord, faces: u64) -> Self {
+    pub fn of(model: &ModelRecord, faces: u64, generates: bool) -> Self {
         ModelView {
             sha256: model.sha256.clone(),
             name: model.name.clone(),
@@ -127,6 +129,7 @@ impl ModelView {
             training_data_root: model.training_data_root.clone(),
             card: model.card.clone(),
             faces,
+            generates,
         }
     }
 }

@@ -256,7 +256,7 @@ where
     let options = AddOptions {
         model: resolve_model(args.model.as_deref())?,
         seeds: args.seeds.0.clone(),
-        seeds_text: fauxto_library::jobs::describe_seeds(&args.seeds.0),
+        job: None,
         truncation: args.trunc,
         batch: args.batch as usize,
         range_size: args.range,

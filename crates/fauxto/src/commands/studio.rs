@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use fauxto_app::labels::LabelOptions;
 use fauxto_library::{Library, Scope};
 use fauxto_studio::generate::ModelWorker;
+use fauxto_studio::jobs::{JobRunner, JobSettings};
 use fauxto_studio::{FaceNetworks, Studio, StudioOptions};
 
 use super::library::{runtime, LibraryPlace};
@@ -213,25 +214,28 @@ where
         ([], false) => vec![resolve_model(None)?],
         (given, false) => given.to_vec(),
     };
+    let labels = LabelOptions {
+        keys: args.keys.clone(),
+        watermark_key: args.watermark_key.clone(),
+        ..LabelOptions::default()
+    };
     let generators = paths
         .iter()
-        .map(|p| {
-            ModelWorker::start::<B>(
-                device,
-                p,
-                LabelOptions {
-                    keys: args.keys.clone(),
-                    watermark_key: args.watermark_key.clone(),
-                    ..LabelOptions::default()
-                },
-                args.guard.options(),
-            )
-        })
+        .map(|p| ModelWorker::start::<B>(device, p, labels.clone(), args.guard.options()))
         .collect::<Result<Vec<_>>>()?;
     let rt = runtime()?;
     rt.block_on(async {
         let library = Library::open(&location).await?;
-        let studio = Studio::new(library, options, faces, generators).await?;
+        let settings = JobSettings {
+            labels: labels.clone(),
+            guard: args.guard.options(),
+            models: generators
+                .iter()
+                .map(|g| (g.sha256.clone(), g.path.clone()))
+                .collect(),
+        };
+        let jobs = JobRunner::start::<B>(device, library.clone(), rt.handle().clone(), settings)?;
+        let studio = Studio::new(library, options, faces, generators, Some(jobs)).await?;
         fauxto_studio::serve(studio).await
     })
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests of the `fauxto` binary.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod services;
 pub mod studio;
 
