@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use fauxto_nn::model_file::ModelFile;
-use fauxto_trust::credentials::{self, Generation, LocalSigner, SourceType};
+use fauxto_trust::credentials::{self, Generation, LocalSigner, Parent, SourceType};
 use fauxto_trust::watermark::{self, Key};
 use image::{DynamicImage, RgbImage};
 use serde::Serialize;
@@ -261,6 +261,7 @@ impl Labeller {
         depiction: &Depiction,
         watermark: Option<&MarkPayload>,
         path: &Path,
+        parent: Option<Parent<'_>>,
     ) -> Result<(Vec<u8>, bool)> {
         let Some(signer) = &self.signer else {
             return Ok((bytes, false));
@@ -274,9 +275,9 @@ impl Labeller {
         let mut facts = self.facts.clone();
         depiction.apply(&mut facts);
         facts.watermark = watermark.map(|p| p.bits().to_hex());
-        let signed =
-            credentials::sign_generated(&bytes, mime, depiction.source_type(), &facts, signer)
-                .with_context(|| format!("signing {}", path.display()))?;
+        let source = depiction.source_type();
+        let signed = credentials::sign_generated_from(&bytes, mime, source, &facts, parent, signer)
+            .with_context(|| format!("signing {}", path.display()))?;
         Ok((signed, true))
     }
 
@@ -287,6 +288,18 @@ impl Labeller {
         depiction: &Depiction,
         path: &Path,
     ) -> Result<(Vec<u8>, Labelled)> {
+        self.encode_from(img, depiction, path, None)
+    }
+
+    /// [`Labeller::encode`] for an image derived from a labelled original (a smaller copy):
+    /// its credential names the original, with the original's credential, as its parent.
+    pub fn encode_from(
+        &self,
+        img: &DynamicImage,
+        depiction: &Depiction,
+        path: &Path,
+        parent: Option<Parent<'_>>,
+    ) -> Result<(Vec<u8>, Labelled)> {
         let rgb = img.to_rgb8();
         let encode = |marked: &RgbImage| match img {
             // Grey images stay grey when no mark changes them.
@@ -294,7 +307,7 @@ impl Labeller {
             _ => encode_image(&DynamicImage::ImageRgb8(marked.clone()), path),
         };
         let (bytes, mark) = self.encode_marked(&rgb, depiction, &encode)?;
-        let (bytes, signed) = self.sign(bytes, depiction, mark.payload.as_ref(), path)?;
+        let (bytes, signed) = self.sign(bytes, depiction, mark.payload.as_ref(), path, parent)?;
         Ok((bytes, self.labelled(path, depiction, signed, mark)))
     }
 
@@ -351,7 +364,7 @@ impl Labeller {
             _ => frames.to_vec(),
         };
         let bytes = encode_gif(&marked, fps)?;
-        let (bytes, signed) = self.sign(bytes, depiction, mark.payload.as_ref(), path)?;
+        let (bytes, signed) = self.sign(bytes, depiction, mark.payload.as_ref(), path, None)?;
         write_bytes(path, &bytes)?;
         Ok(self.labelled(path, depiction, signed, mark))
     }

@@ -90,6 +90,9 @@ impl VerifyReport {
             if let Some(t) = &c.digital_source_type {
                 out += &format!("  source: {}\n", t.rsplit('/').next().unwrap_or(t));
             }
+            if let Some(p) = &c.parent_manifest {
+                out += &format!("  derived from: a signed original (its manifest {p})\n");
+            }
             if let Some(g) = &c.generation {
                 out += &format!(
                     "  model: {} (sha256 {})\n  training data: {} ({})\n",

@@ -15,6 +15,7 @@ use fauxto_app::render::Renderer;
 use fauxto_face::{AnalyzeOptions, Face, FaceAnalyzer};
 use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::{NoiseMode, Truncation};
+use fauxto_trust::credentials::Parent;
 use image::{imageops::FilterType, DynamicImage};
 use serde::Serialize;
 use tokio::runtime::Handle;
@@ -370,22 +371,53 @@ impl<B: Backend> RangeContext<'_, B> {
             class: None,
         };
         entry.sizes = sizes_for(image.width());
-        for &size in &entry.sizes {
-            let scaled = if size == image.width() {
-                image.clone()
-            } else {
-                image.resize_exact(size, size, FilterType::Lanczos3)
-            };
-            let key = ImageStore::key(&entry.model_sha256, entry.truncation, entry.seed, size);
-            let path = std::path::Path::new(&key);
-            let (bytes, labelled) = self.labeller.encode(&scaled, &depiction, path)?;
-            if size == image.width() {
-                entry.watermark = labelled.watermark.map(|p| p.bits().to_hex());
-            }
+        let (sha, psi, seed) = (entry.model_sha256.clone(), entry.truncation, entry.seed);
+        let files = labelled_sizes(self.labeller, image, &depiction, &entry.sizes, |size| {
+            ImageStore::key(&sha, psi, seed, size)
+        })?;
+        entry.watermark = files.watermark;
+        // The original last: a face's own-size image present means its copies are too.
+        for (key, bytes) in files.files.into_iter().rev() {
             self.rt.block_on(self.library.images.put(&key, bytes))?;
         }
         Ok(())
     }
+}
+
+/// A face's labelled image files, by store key, its own size first.
+pub struct SizedFiles {
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The watermark payload of the original (12 hex digits).
+    pub watermark: Option<String>,
+}
+
+/// Labels `image` at each of `sizes` (its own first): the original as generated, and each
+/// smaller copy with a credential that names the original (with its credential) as its
+/// parent, so that a gallery copy leads back to the signed original.
+pub fn labelled_sizes(
+    labeller: &Labeller,
+    image: &DynamicImage,
+    depiction: &Depiction,
+    sizes: &[u32],
+    key_of: impl Fn(u32) -> String,
+) -> Result<SizedFiles> {
+    let own = key_of(image.width());
+    let (original, labelled) = labeller.encode(image, depiction, Path::new(&own))?;
+    let watermark = labelled.watermark.map(|p| p.bits().to_hex());
+    let mut files = vec![(own, original)];
+    for &size in sizes.iter().filter(|&&s| s != image.width()) {
+        let scaled = image.resize_exact(size, size, FilterType::Lanczos3);
+        let derivation = format!("resized to {size}×{size} for the library's gallery");
+        let parent = Parent {
+            bytes: &files[0].1,
+            mime: "image/png",
+            derivation: &derivation,
+        };
+        let key = key_of(size);
+        let (bytes, _) = labeller.encode_from(&scaled, depiction, Path::new(&key), Some(parent))?;
+        files.push((key, bytes));
+    }
+    Ok(SizedFiles { files, watermark })
 }
 
 /// Catalogues a range's faces and marks it catalogued, in one transaction that first
@@ -466,6 +498,57 @@ async fn complete_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gallery_copies_are_labelled_and_name_the_original_as_parent() {
+        use fauxto_trust::credentials::{verify, Generation, TRAINED_ALGORITHMIC_MEDIA};
+        let keys = std::env::temp_dir().join(format!("fauxto-sized-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&keys);
+        let options = LabelOptions {
+            keys: Some(keys.clone()),
+            ..LabelOptions::default()
+        };
+        let facts = Generation {
+            model_name: "test".into(),
+            model_sha256: "ab".repeat(32),
+            truncation: 1.0,
+            noise_mode: "const".into(),
+            ..Default::default()
+        };
+        let labeller = Labeller::from_facts(&options, facts).unwrap();
+        // A textured 256² image: something a watermark can hide in.
+        let image = DynamicImage::ImageRgb8(image::RgbImage::from_fn(256, 256, |x, y| {
+            let v = |k: u32| ((x * k + y * (k + 3)) % 251) as u8;
+            image::Rgb([v(7), v(11), v(13)])
+        }));
+        let depiction = Depiction::Seed {
+            seed: 7,
+            class: None,
+        };
+        let sizes = sizes_for(256);
+        let files = labelled_sizes(&labeller, &image, &depiction, &sizes, |s| {
+            format!("f-{s}.png")
+        })
+        .unwrap();
+        let keys_written: Vec<&str> = files.files.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys_written, ["f-256.png", "f-128.png"]);
+        assert!(files.watermark.is_some());
+        let original = verify(&files.files[0].1, "image/png", None).unwrap();
+        let copy = verify(&files.files[1].1, "image/png", None).unwrap();
+        assert_eq!(
+            (original.state.as_str(), copy.state.as_str()),
+            ("valid", "valid")
+        );
+        assert_eq!(
+            copy.digital_source_type.as_deref(),
+            Some(TRAINED_ALGORITHMIC_MEDIA)
+        );
+        assert!(original.parent_manifest.is_none());
+        assert_eq!(copy.parent_manifest, original.manifest);
+        let decoded = image::load_from_memory(&files.files[1].1).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (128, 128));
+        let _ = std::fs::remove_dir_all(&keys);
+    }
 
     #[test]
     fn gallery_sizes_are_below_the_image_size() {

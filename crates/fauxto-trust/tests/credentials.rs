@@ -7,8 +7,8 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use fauxto_trust::credentials::{
-    keys, mime_for, sign_capture, sign_generated, verify, Generation, LocalSigner, SourceType,
-    DIGITAL_CAPTURE, TRAINED_ALGORITHMIC_MEDIA,
+    keys, mime_for, sign_capture, sign_generated, sign_generated_from, verify, Generation,
+    LocalSigner, Parent, SourceType, DIGITAL_CAPTURE, TRAINED_ALGORITHMIC_MEDIA,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -109,6 +109,59 @@ fn generated_png_and_jpeg_round_trip_and_trust_follows_the_ca() {
         assert_eq!(untrusted.state, "valid", "{mime}: {untrusted:?}");
         assert!(!untrusted.tampered);
     }
+}
+
+#[test]
+fn a_resized_copy_names_its_signed_original_as_parent() {
+    let dir = scratch("derived");
+    keys::init(&dir, "Studio", 1).unwrap();
+    let signer = LocalSigner::from_dir(&dir).unwrap();
+    let source = SourceType::TrainedAlgorithmicMedia;
+    let original = sign_generated(
+        &encoded(image::ImageFormat::Png),
+        "image/png",
+        source,
+        &generation(),
+        &signer,
+    )
+    .unwrap();
+    let smaller = image::load_from_memory(&original).unwrap().resize_exact(
+        32,
+        32,
+        image::imageops::FilterType::Lanczos3,
+    );
+    let mut bytes = Vec::new();
+    smaller
+        .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .unwrap();
+    let parent = Parent {
+        bytes: &original,
+        mime: "image/png",
+        derivation: "resized to 32×32",
+    };
+    let copy = sign_generated_from(
+        &bytes,
+        "image/png",
+        source,
+        &generation(),
+        Some(parent),
+        &signer,
+    )
+    .unwrap();
+    let v = verify(&copy, "image/png", None).unwrap();
+    assert_eq!(v.state, "valid", "{v:?}");
+    assert!(!v.tampered, "{v:?}");
+    assert_eq!(
+        v.digital_source_type.as_deref(),
+        Some(TRAINED_ALGORITHMIC_MEDIA)
+    );
+    let g: Generation = serde_json::from_value(v.generation.clone().unwrap()).unwrap();
+    assert_eq!(g, generation());
+    let of_original = verify(&original, "image/png", None).unwrap();
+    assert!(of_original.parent_manifest.is_none());
+    assert!(of_original.manifest.is_some());
+    assert_eq!(v.parent_manifest, of_original.manifest, "{v:?}");
+    assert_ne!(v.manifest, of_original.manifest);
 }
 
 #[test]

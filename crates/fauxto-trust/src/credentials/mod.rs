@@ -12,7 +12,9 @@ pub mod keys;
 mod sign;
 mod verify;
 
-pub use sign::{sign_capture, sign_generated, Generation, LocalSigner, SignError};
+pub use sign::{
+    sign_capture, sign_generated, sign_generated_from, Generation, LocalSigner, Parent, SignError,
+};
 pub use verify::{verify, Verification, VerifyError};
 
 /// IPTC digital source types (<https://cv.iptc.org/newscodes/digitalsourcetype/>) of what

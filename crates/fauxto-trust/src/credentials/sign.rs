@@ -86,6 +86,16 @@ fn software_agent() -> serde_json::Value {
     json!({"name": "fauxto", "version": env!("CARGO_PKG_VERSION")})
 }
 
+/// A signed original that an image was derived from (a smaller copy of it, say).
+#[derive(Clone, Copy, Debug)]
+pub struct Parent<'a> {
+    /// The original file, with its own manifest.
+    pub bytes: &'a [u8],
+    pub mime: &'a str,
+    /// How the image was made from it, e.g. "resized to 128×128 for the gallery".
+    pub derivation: &'a str,
+}
+
 /// The image `bytes` (of MIME type `mime`) with a signed manifest saying it is `source` —
 /// made by a trained model, a composite with such images, real training photos or a chart
 /// — with `generation`'s facts about the model and its training data.
@@ -94,6 +104,21 @@ pub fn sign_generated(
     mime: &str,
     source: SourceType,
     generation: &Generation,
+    signer: &LocalSigner,
+) -> Result<Vec<u8>, SignError> {
+    sign_generated_from(bytes, mime, source, generation, None, signer)
+}
+
+/// [`sign_generated`] for an image made from `parent`: the manifest opens the parent (its
+/// `parentOf` ingredient, whose own manifest travels with it), then states the derivation
+/// (`c2pa.resized`) — so that a reader follows the copy back to the signed original — with
+/// the same source type, generation facts and watermark binding as the original's.
+pub fn sign_generated_from(
+    bytes: &[u8],
+    mime: &str,
+    source: SourceType,
+    generation: &Generation,
+    parent: Option<Parent<'_>>,
     signer: &LocalSigner,
 ) -> Result<Vec<u8>, SignError> {
     let what = match source {
@@ -112,16 +137,31 @@ pub fn sign_generated(
         SourceType::DataDrivenMedia => "chart",
         SourceType::DigitalCapture => "photograph",
     };
-    let mut assertions = vec![
-        json!({
-            "label": "c2pa.actions.v2",
-            "data": {"actions": [{
-                "action": "c2pa.created",
+    let description = format!("{what} {}", generation.model_name);
+    let actions = match parent {
+        None => json!([{
+            "action": "c2pa.created",
+            "digitalSourceType": source.uri(),
+            "softwareAgent": software_agent(),
+            "description": description,
+        }]),
+        Some(p) => json!([
+            {
+                "action": "c2pa.opened",
+                "softwareAgent": software_agent(),
+                "parameters": {"ingredientIds": [PARENT_ID]},
+                "description": format!("the original: {description}"),
+            },
+            {
+                "action": "c2pa.resized",
                 "digitalSourceType": source.uri(),
                 "softwareAgent": software_agent(),
-                "description": format!("{what} {}", generation.model_name),
-            }]}
-        }),
+                "description": p.derivation,
+            },
+        ]),
+    };
+    let mut assertions = vec![
+        json!({"label": "c2pa.actions.v2", "data": {"actions": actions}}),
         json!({"label": GENERATION_LABEL, "data": generation}),
     ];
     if let Some(payload) = &generation.watermark {
@@ -133,8 +173,11 @@ pub fn sign_generated(
             }
         }));
     }
-    sign_with(bytes, mime, title, assertions, signer)
+    sign_with(bytes, mime, title, assertions, parent, signer)
 }
+
+/// The label that ties the `c2pa.opened` action to the parent ingredient.
+const PARENT_ID: &str = "original";
 
 /// The photo `bytes` with a signed manifest saying it was captured by a camera (for
 /// newsrooms fingerprinting authentic images).
@@ -147,7 +190,7 @@ pub fn sign_capture(bytes: &[u8], mime: &str, signer: &LocalSigner) -> Result<Ve
             "softwareAgent": software_agent(),
         }]}
     });
-    sign_with(bytes, mime, "photograph", vec![actions], signer)
+    sign_with(bytes, mime, "photograph", vec![actions], None, signer)
 }
 
 fn sign_with(
@@ -155,6 +198,7 @@ fn sign_with(
     mime: &str,
     title: &str,
     assertions: Vec<serde_json::Value>,
+    parent: Option<Parent<'_>>,
     signer: &LocalSigner,
 ) -> Result<Vec<u8>, SignError> {
     let definition = json!({
@@ -173,6 +217,18 @@ fn sign_with(
     )?;
     let mut builder =
         Builder::from_context(context).with_definition(definition.to_string().as_str())?;
+    if let Some(p) = parent {
+        let ingredient = json!({
+            "title": "original",
+            "relationship": "parentOf",
+            "label": PARENT_ID,
+        });
+        builder.add_ingredient_from_stream(
+            ingredient.to_string(),
+            p.mime,
+            &mut Cursor::new(p.bytes),
+        )?;
+    }
     let mut source = Cursor::new(bytes);
     let mut dest = Cursor::new(Vec::with_capacity(bytes.len() + 16 * 1024));
     builder.sign(signer.signer.as_ref(), mime, &mut source, &mut dest)?;

@@ -32,10 +32,16 @@ pub struct Verification {
     /// Who signed: the certificate's common name and organisation.
     pub signer: Option<String>,
     pub signed_at: Option<String>,
-    /// IPTC digital source type of the `c2pa.created` action.
+    /// IPTC digital source type of the first action that states one (`c2pa.created`, or
+    /// for a copy derived from a signed original, the derivation).
     pub digital_source_type: Option<String>,
     /// fauxto's generation assertion (model, training data, seed...).
     pub generation: Option<serde_json::Value>,
+    /// The label of the image's own (active) manifest.
+    pub manifest: Option<String>,
+    /// For a copy derived from a signed original: the label of the original's manifest,
+    /// which travels with the copy as its `parentOf` ingredient.
+    pub parent_manifest: Option<String>,
 }
 
 /// Reads and validates the manifest of the image `bytes` (MIME type `mime`), treating the CA
@@ -100,11 +106,18 @@ pub fn verify(
         a["actions"]
             .as_array()?
             .iter()
-            .find(|x| x["action"] == "c2pa.created")?["digitalSourceType"]
+            .find(|x| x["digitalSourceType"].is_string())?["digitalSourceType"]
             .as_str()
             .map(String::from)
     });
     let generation = manifest.and_then(|m| m.find_assertion(GENERATION_LABEL).ok());
+    let parent_manifest = manifest.and_then(|m| {
+        m.ingredients()
+            .iter()
+            .find(|i| *i.relationship() == c2pa::Relationship::ParentOf)?
+            .active_manifest()
+            .map(String::from)
+    });
     Ok(Verification {
         present: true,
         state: state.into(),
@@ -114,5 +127,7 @@ pub fn verify(
         signed_at,
         digital_source_type,
         generation,
+        manifest: manifest.and_then(|m| m.label()).map(String::from),
+        parent_manifest,
     })
 }

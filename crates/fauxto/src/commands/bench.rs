@@ -1,12 +1,14 @@
-//! `fauxto bench`: generation throughput of a randomly initialised network, printed as one
+//! `fauxto bench`: generation throughput of a randomly initialised network (or of a model
+//! file's generator), printed as one
 //! JSON line in the same shape as the PyTorch peer (`tools/bench_generate_torch.py`), so
 //! `bench/generate.sh` can run both side by side and report the ratio.
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
+use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::sample::latents;
 use fauxto_nn::{Generator, GeneratorConfig, NoiseMode, Preset, RandomInit, Truncation};
 
@@ -18,6 +20,10 @@ pub struct BenchArgs {
     /// Network preset (widths as in `init-model`).
     #[arg(long, default_value = "stylegan2")]
     pub preset: String,
+    /// Time this model file's generator instead of a preset's (its own resolution; e.g. the
+    /// bundled demo model, for the studio's load test).
+    #[arg(long, conflicts_with_all = ["preset", "res"])]
+    pub model: Option<std::path::PathBuf>,
     #[arg(long, default_value_t = 64)]
     pub res: usize,
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -72,9 +78,20 @@ pub fn gflop_per_image(cfg: &GeneratorConfig) -> f64 {
 }
 
 fn run_on<B: Backend>(device: &B::Device, args: &BenchArgs) -> Result<()> {
-    let preset = Preset::from_name(&args.preset)?;
-    let (cfg, _) = preset.configs(args.res, 3, 0)?;
-    let g = Generator::<B>::new(&mut RandomInit::new(0, device), "", &cfg)?;
+    let (name, g) = match &args.model {
+        Some(path) => {
+            let model = ModelFile::load(path)
+                .with_context(|| format!("cannot load model {}", path.display()))?;
+            (model.info.name.clone(), model.generator::<B>(device)?)
+        }
+        None => {
+            let preset = Preset::from_name(&args.preset)?;
+            let (cfg, _) = preset.configs(args.res, 3, 0)?;
+            let g = Generator::<B>::new(&mut RandomInit::new(0, device), "", &cfg)?;
+            (preset.name().to_string(), g)
+        }
+    };
+    let cfg = g.config.clone();
     let seeds: Vec<u32> = (0..args.batch).collect();
     let step = || {
         let z = latents::<B>(&seeds, cfg.z_dim, device);
@@ -94,9 +111,9 @@ fn run_on<B: Backend>(device: &B::Device, args: &BenchArgs) -> Result<()> {
     let gflop = gflop_per_image(&cfg);
     let line = serde_json::json!({
         "impl": "fauxto",
-        "preset": preset.name(),
+        "preset": name,
         "device": format!("{:?}", args.device).to_lowercase(),
-        "res": args.res,
+        "res": cfg.img_resolution,
         "batch": args.batch,
         "threads": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         "images_per_s": images / secs,
