@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
@@ -20,6 +21,11 @@ use tokio::sync::oneshot;
 
 /// The most images one forward pass renders.
 pub const MAX_BATCH: usize = 16;
+
+/// How long a batch waits, after its first request, for others to join it. Callers that
+/// were answered together ask again within about a millisecond of each other; without the
+/// wait the first of them would start a batch of one and the rest queue behind it.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(4);
 
 /// One labelled image made on demand.
 #[derive(Clone, Debug)]
@@ -102,8 +108,10 @@ impl ModelWorker {
                 };
                 while let Ok(first) = receiver.recv() {
                     let mut batch = vec![first];
+                    let deadline = Instant::now() + BATCH_WINDOW;
                     while batch.len() < MAX_BATCH {
-                        match receiver.try_recv() {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        match receiver.recv_timeout(left) {
                             Ok(r) => batch.push(r),
                             Err(_) => break,
                         }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -56,7 +56,8 @@ pub fn router(studio: Arc<Studio>) -> Router {
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             refuse_declared_oversize(request, next, max_body)
         }))
-        .layer(CompressionLayer::new())
+        // The fastest level: JSON shrinks about as much, for a fraction of the time.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             timeout,
