@@ -12,12 +12,14 @@
 # catalogued face was lost (`library check`). Prints JSON lines and a table.
 #
 #   bench/studio_load.sh                      # DURATION=20s per run
+#   PHASES=kill bench/studio_load.sh          # only the kill -9 check (PHASES=load: only load)
 #
 # Needs: a Rust toolchain (builds fauxto and installs oha if missing), python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-20s}
+PHASES=${PHASES:-"load kill"}
 FACES=${FACES:-100000}
 REAL=${REAL:-1000}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -90,8 +92,16 @@ print(json.dumps({
 PY
 }
 
+# The catalogue's faces and the images it names but lacks (the synthetic rows have none).
+catalogue() {
+    ("$F" library check --json --library "$lib" || true) | python3 -c \
+        "import json,sys; c=json.load(sys.stdin); print(c['faces'], len(c['missing']), len(c['orphans']))"
+}
+
 start_studio
 results=$work/results.jsonl
+: >"$results"
+if [[ $PHASES == *load* ]]; then
 echo "== bare generator: fauxto bench --model $MODEL --batch 16" >&2
 "$F" bench --model "$MODEL" --batch 16 --iters 20 --warmup 2 | tee -a "$results"
 max_id=$real_faces
@@ -106,8 +116,11 @@ for clients in 16 64; do
         | tee -a "$results"
 done
 
+fi
+
+if [[ $PHASES == *kill* ]]; then
 echo "== kill -9 during a job under load" >&2
-faces_before=$("$F" library check --json --library "$lib" | python3 -c "import json,sys; print(json.load(sys.stdin)['faces'])")
+read -r faces_before missing_before _ < <(catalogue)
 job=$(curl -sf -X POST -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
     -d "{\"seeds\": \"$REAL-$((REAL + 319))\"}" "$url/api/jobs" | python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 oha --no-tui -z 30s -c 16 -H "Authorization: Bearer $key" \
@@ -117,7 +130,7 @@ sleep 6
 done_at_kill=$(curl -sf -H "Authorization: Bearer $key" "$url/api/jobs/$job" | python3 -c "import json,sys; print(json.load(sys.stdin)['done_seeds'])")
 kill -9 "$studio_pid"
 wait "$studio_pid" 2>/dev/null || true
-committed=$("$F" library check --json --library "$lib" | python3 -c "import json,sys; print(json.load(sys.stdin)['faces'])")
+read -r committed _ _ < <(catalogue)
 start_studio
 for _ in $(seq 1 600); do
     state=$(curl -sf -H "Authorization: Bearer $key" "$url/api/jobs/$job" | python3 -c "import json,sys; j=json.load(sys.stdin); print(j['state'] if not j['running'] or j['state'] != 'open' else 'running')")
@@ -126,25 +139,28 @@ for _ in $(seq 1 600); do
 done
 wait "$oha_pid" 2>/dev/null || true
 curl -sf -H "Authorization: Bearer $key" "$url/api/jobs/$job" >"$work/job.json"
-"$F" library check --json --library "$lib" >"$work/check.json" || true
-python3 - "$work/job.json" "$work/check.json" "$faces_before" "$committed" "$done_at_kill" <<'PY' | tee -a "$results"
+read -r faces_after missing_after orphans_after < <(catalogue)
+python3 - "$work/job.json" "$faces_before" "$committed" "$done_at_kill" "$faces_after" \
+    "$missing_before" "$missing_after" "$orphans_after" <<'PY' | tee -a "$results"
 import json, sys
-job, check = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-before, committed, at_kill = map(int, sys.argv[3:6])
+job = json.load(open(sys.argv[1]))
+before, committed, at_kill, after, missing_before, missing_after, orphans = map(int, sys.argv[2:9])
 print(json.dumps({
     "phase": "kill -9 during a job under load",
     "seeds_done_at_kill": at_kill, "faces_committed_at_kill": committed - before,
     "job_state": job["state"], "job_done_seeds": job["done_seeds"], "job_seeds": job["total_seeds"],
-    "job_added": job["counts"]["added"], "faces_after": check["faces"] - before,
-    "lost": committed - before - min(committed - before, check["faces"] - before),
-    "consistent": not check["missing"] and not check["orphans"] and check["faces"] == before + job["counts"]["added"],
+    "job_added": job["counts"]["added"], "faces_after": after - before,
+    "lost": max(0, committed - after),
+    "consistent": orphans == 0 and missing_after == missing_before
+                  and after == before + job["counts"]["added"],
 }))
 PY
+fi
 
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-bare = next(r for r in rows if r.get("impl") == "fauxto")
+bare = next((r for r in rows if r.get("impl") == "fauxto"), {"images_per_s": float("nan")})
 print(f"\nbare generator (fauxto bench --model, batch 16): {bare['images_per_s']:.1f} images/s\n")
 print("| phase | clients | requests | req/s | p50 ms | p99 ms | max ms | non-200 | errors | RSS MB (peak) |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -154,8 +170,8 @@ for r in rows:
     extra = f" ({r['per_s'] / bare['images_per_s']:.0%} of bare)" if r["phase"] == "generate" else ""
     print(f"| {r['phase']} | {r['clients']} | {r['requests']:,} | {r['per_s']:.1f}{extra} | {r['p50_ms']:.2f} | "
           f"{r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['non_200']} | {r['errors']} | {r['rss_mb']:.0f} ({r['peak_rss_mb']:.0f}) |")
-k = rows[-1]
-print(f"\nkill -9 after {k['seeds_done_at_kill']} of {k['job_seeds']} seeds ({k['faces_committed_at_kill']} faces committed): "
+k = rows[-1] if rows and "job_state" in rows[-1] else None
+if k: print(f"\nkill -9 after {k['seeds_done_at_kill']} of {k['job_seeds']} seeds ({k['faces_committed_at_kill']} faces committed): "
       f"job {k['job_state']} after restart, {k['job_done_seeds']} seeds, {k['job_added']} faces added; "
       f"lost {k['lost']}; catalogue and images consistent: {k['consistent']}")
 PY
