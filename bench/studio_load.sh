@@ -103,7 +103,7 @@ results=$work/results.jsonl
 : >"$results"
 if [[ $PHASES == *load* ]]; then
 echo "== bare generator: fauxto bench --model $MODEL --batch 16" >&2
-"$F" bench --model "$MODEL" --batch 16 --iters 20 --warmup 2 | tee -a "$results"
+"$F" bench --model "$MODEL" --batch 16 --iters 60 --warmup 3 | tee -a "$results"
 max_id=$real_faces
 for clients in 16 64; do
     load search "$clients" "$DURATION" --rand-regex-url \

@@ -152,22 +152,10 @@ impl Library {
 mod tests {
     use super::*;
     use crate::jobs::STALE_AFTER_SECS;
-    use crate::location::Location;
 
     #[tokio::test]
     async fn a_cancelled_job_starts_no_range_but_finishes_the_one_left_half_done() {
-        let dir = std::env::temp_dir().join(format!("fauxto-job-records-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let lib = Library::init(&Location::Embedded(dir.clone()), None)
-            .await
-            .unwrap();
-        sqlx::query(
-            "INSERT INTO models (sha256, name, resolution, license, card, added_at) \
-             VALUES ('abc', 'm', 64, 'CC0', '', '')",
-        )
-        .execute(&lib.db.pool)
-        .await
-        .unwrap();
+        let (lib, dir) = crate::jobs::tests::library_with_a_model("job-records").await;
         let seeds: Vec<u32> = (0..30).collect();
         let options = serde_json::json!({ "truncation": 0.7 });
         let (job, _) = lib

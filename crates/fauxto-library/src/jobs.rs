@@ -275,13 +275,7 @@ impl Library {
         }
         // A cancelled job hands out no new range, but a range left half-done is always
         // finished, so that no stored image is left that no face names.
-        let job_state: String = sqlx::query("SELECT state FROM jobs WHERE id = $1")
-            .bind(job)
-            .fetch_optional(&self.db.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .with_context(|| format!("no job #{job}"))?;
+        let job_state = self.job_state(job).await?;
         let now = now_secs();
         let pick = match self.db.backend {
             Backend::Postgres => {
@@ -366,6 +360,17 @@ impl Library {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Job `job`'s state: `open`, `done` or `cancelled`.
+    async fn job_state(&self, job: i64) -> Result<String> {
+        sqlx::query("SELECT state FROM jobs WHERE id = $1")
+            .bind(job)
+            .fetch_optional(&self.db.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .with_context(|| format!("no job #{job}"))
+    }
+
     /// The job's progress and counts; marks it done when every range is.
     /// (Sums are cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC.)
     pub async fn job_status(&self, job: i64) -> Result<JobStatus> {
@@ -401,25 +406,19 @@ impl Library {
                 .execute(&self.db.pool)
                 .await?;
         }
-        status.state = sqlx::query("SELECT state FROM jobs WHERE id = $1")
-            .bind(job)
-            .fetch_optional(&self.db.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .with_context(|| format!("no job #{job}"))?;
+        status.state = self.job_state(job).await?;
         Ok(status)
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::location::Location;
 
-    #[tokio::test]
-    async fn a_claim_without_heartbeat_goes_stale_and_passes_to_another_worker() {
-        let dir = std::env::temp_dir().join(format!("fauxto-jobs-{}", std::process::id()));
+    /// A fresh embedded library named `name`, holding model `abc`, and its directory.
+    pub(crate) async fn library_with_a_model(name: &str) -> (Library, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("fauxto-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let lib = Library::init(&Location::Embedded(dir.clone()), None)
             .await
@@ -431,6 +430,12 @@ mod tests {
         .execute(&lib.db.pool)
         .await
         .unwrap();
+        (lib, dir)
+    }
+
+    #[tokio::test]
+    async fn a_claim_without_heartbeat_goes_stale_and_passes_to_another_worker() {
+        let (lib, dir) = library_with_a_model("jobs").await;
         let seeds: Vec<u32> = (0..20).collect();
         let options = serde_json::json!({ "truncation": 1.0 });
         let (job, resumed) = lib

@@ -165,6 +165,18 @@ impl Library {
         row.as_ref().map(entry_of).transpose()
     }
 
+    /// The first `limit` faces catalogued after id `after`, in id order.
+    pub async fn faces_after(&self, after: i64, limit: usize) -> Result<Vec<FaceEntry>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {FACE_COLUMNS} FROM faces WHERE id > $1 ORDER BY id LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit as i64)
+        .fetch_all(&self.db.pool)
+        .await?;
+        rows.iter().map(entry_of).collect()
+    }
+
     /// The descriptors of the faces catalogued after id `after`, added to `index`.
     pub async fn load_descriptors(&self, index: &mut DescriptorIndex) -> Result<()> {
         let rows = sqlx::query("SELECT id, descriptor FROM faces WHERE id > $1 ORDER BY id")

@@ -5,12 +5,13 @@
 //!
 //! Layers: `auth` (who calls, with what scope, at what rate), `api` (the JSON endpoints and
 //! their OpenAPI document), `web` (the pages), `state` (the open library and its indexes in
-//! memory), `generate` (batched generation on demand), `jobs` (bulk
+//! memory), `face_json` (each face's JSON, serialised once), `generate` (batched generation on demand), `jobs` (bulk
 //! `library add` jobs, resumed after a restart), `server` (routes, middleware).
 
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod face_json;
 pub mod generate;
 pub mod jobs;
 pub mod server;

@@ -15,6 +15,7 @@ use image::DynamicImage;
 use tokio::sync::RwLock;
 
 use crate::auth::{KeyCache, Limiter};
+use crate::face_json::FaceJson;
 use crate::generate::ModelWorker;
 use crate::jobs::JobRunner;
 
@@ -94,6 +95,8 @@ pub struct Studio {
     pub library: Library,
     pub options: StudioOptions,
     pub facets: RwLock<FacetIndex>,
+    /// Every face's JSON, for pages of results.
+    pub face_json: RwLock<FaceJson>,
     pub descriptors: RwLock<DescriptorIndex>,
     pub keys: KeyCache,
     pub limiter: Limiter,
@@ -118,6 +121,7 @@ impl Studio {
             library,
             options,
             facets: RwLock::default(),
+            face_json: RwLock::default(),
             descriptors: RwLock::default(),
             keys: KeyCache::default(),
             faces,
@@ -137,6 +141,8 @@ impl Studio {
 
     /// Reads the faces catalogued since the last refresh into the indexes.
     pub async fn refresh(&self) -> Result<()> {
+        // The JSON first: every id a search finds has its JSON.
+        self.face_json.write().await.refresh(&self.library).await?;
         self.facets.write().await.refresh(&self.library).await?;
         let mut descriptors = self.descriptors.write().await;
         self.library.load_descriptors(&mut descriptors).await

@@ -99,6 +99,23 @@ async fn appear(c: &Client, at: Locator<'_>) -> fantoccini::elements::Element {
     c.wait().at_most(WAIT).for_element(at).await.unwrap()
 }
 
+/// Clicks the element `css` selects.
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Replaces the text of the input with id `id` by `text`.
+async fn fill(c: &Client, id: &str, text: &str) {
+    let input = c.find(Locator::Id(id)).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+}
+
 /// Polls `check` until it holds.
 async fn until<F, Fut>(what: &str, mut check: F)
 where
@@ -215,18 +232,8 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
         .await
         .unwrap();
     assert!(message.contains("API key"), "{message}");
-    c.find(Locator::Id("api-key"))
-        .await
-        .unwrap()
-        .send_keys(&key)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#key-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&c, "api-key", &key).await;
+    click(&c, "#key-form button").await;
     appear(&c, Locator::Css("ul.grid li.card img")).await;
     images_loaded(&c).await;
     let count = c
@@ -240,30 +247,10 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     screenshot(&c, "gallery").await;
 
     // Filter: women, 20 to 60, by the form's labelled controls.
-    c.find(Locator::Css("#f-gender option[value=female]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Id("f-age-min"))
-        .await
-        .unwrap()
-        .send_keys("20")
-        .await
-        .unwrap();
-    c.find(Locator::Id("f-age-max"))
-        .await
-        .unwrap()
-        .send_keys("60")
-        .await
-        .unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#f-gender option[value=female]").await;
+    fill(&c, "f-age-min", "20").await;
+    fill(&c, "f-age-max", "60").await;
+    click(&c, "form.filters button[type=submit]").await;
     until("the filtered gallery", || async {
         c.current_url()
             .await
@@ -283,12 +270,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     screenshot(&c, "gallery-filtered").await;
 
     // Open the first face: attributes and provenance.
-    c.find(Locator::Css("ul.grid li.card a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "ul.grid li.card a").await;
     appear(&c, Locator::Css("section.provenance table")).await;
     images_loaded(&c).await;
     let provenance = texts(&c, "section.provenance td").await.join(" | ");
@@ -308,12 +290,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     screenshot(&c, "face").await;
 
     // Download it: the file carries its credential and watermark.
-    c.find(Locator::Css(".downloads button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, ".downloads button").await;
     let expected = downloads.join(format!("fauxto-face-{face_id}-64.png"));
     until("the download", || async { expected.exists() }).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -361,25 +338,12 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     screenshot(&c, "verify").await;
 
     // With an admin key: generate on demand, then a job that adds faces, watched to the end.
-    let key_input = c.find(Locator::Id("api-key")).await.unwrap();
-    key_input.clear().await.unwrap();
-    key_input.send_keys(&admin_key).await.unwrap();
-    c.find(Locator::Css("#key-form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill(&c, "api-key", &admin_key).await;
+    click(&c, "#key-form button").await;
     c.goto(&format!("{}/#/generate", studio.url)).await.unwrap();
-    let seeds = appear(&c, Locator::Id("g-seeds")).await;
-    seeds.clear().await.unwrap();
-    seeds.send_keys("3-6").await.unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    appear(&c, Locator::Id("g-seeds")).await;
+    fill(&c, "g-seeds", "3-6").await;
+    click(&c, "form.filters button[type=submit]").await;
     appear(&c, Locator::Css("#generated li.card img")).await;
     images_loaded(&c).await;
     let made = texts(&c, "#generated .caption").await;
@@ -397,15 +361,9 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
     screenshot(&c, "generate").await;
 
     c.goto(&format!("{}/#/jobs", studio.url)).await.unwrap();
-    let seeds = appear(&c, Locator::Id("j-seeds")).await;
-    seeds.clear().await.unwrap();
-    seeds.send_keys("48-79").await.unwrap();
-    c.find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    appear(&c, Locator::Id("j-seeds")).await;
+    fill(&c, "j-seeds", "48-79").await;
+    click(&c, "form.filters button[type=submit]").await;
     // The library's first job (the `library add` above) is listed; the new one goes on top.
     until("the new job's row", || async {
         c.find_all(Locator::Css("ul.jobs li.job"))

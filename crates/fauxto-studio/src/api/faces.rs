@@ -108,7 +108,7 @@ pub async fn list(
     State(studio): State<Arc<Studio>>,
     caller: Caller,
     params: Result<Query<SearchParams>, QueryRejection>,
-) -> ApiResult<Json<FacePage>> {
+) -> ApiResult<Response> {
     caller.require(&studio, Scope::Read)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let query = params.query()?;
@@ -118,13 +118,23 @@ pub async fn list(
         .await
         .search(&query)
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let cached = studio
+        .face_json
+        .read()
+        .await
+        .page(total, query.page, query.per_page, &ids);
+    if let Some(body) = cached {
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    // Faces the studio has not read yet (the indexes refresh together, so this is rare).
     let faces = fauxto_library::search::faces_by_id(&studio.library.db, &ids).await?;
     Ok(Json(FacePage {
         total,
         page: query.page,
         per_page: query.per_page,
         faces: faces.iter().map(FaceView::of).collect(),
-    }))
+    })
+    .into_response())
 }
 
 async fn face_or_404(studio: &Studio, id: i64) -> ApiResult<FaceEntry> {
