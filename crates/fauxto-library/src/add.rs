@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 
 use crate::entry::FaceEntry;
 use crate::jobs::{worker_name, Counts, JobStatus, Range};
-use crate::library::{insert_face, Library};
+use crate::library::{insert_face, Library, ModelRecord};
 use crate::similar::DescriptorIndex;
 use crate::store::ImageStore;
 
@@ -114,7 +114,7 @@ where
         }
         None => rt.block_on(open_job(
             library,
-            &model,
+            &ModelRecord::of(&model),
             &options.model,
             options.truncation,
             &options.seeds,
@@ -166,18 +166,18 @@ where
     })
 }
 
-/// Registers `model` (loaded from `path`) in the library and returns the unfinished job of
+/// Registers `model` (its file at `path`) in the library and returns the unfinished job of
 /// the same seeds and truncation, or a new one split into ranges of `range_size` seeds
 /// (true when it continues an existing job).
 pub async fn open_job(
     library: &Library,
-    model: &ModelFile,
+    model: &ModelRecord,
     path: &Path,
     truncation: f64,
     seeds: &[u32],
     range_size: u32,
 ) -> Result<(i64, bool)> {
-    library.register_model(model).await?;
+    library.register(model).await?;
     let job_options = serde_json::json!({ "truncation": truncation });
     library
         .job_for(

@@ -92,17 +92,21 @@ impl Library {
 
     /// Records `model` (once) so that faces can name it.
     pub async fn register_model(&self, model: &ModelFile) -> Result<()> {
-        let training = model.info.training_data.as_ref();
+        self.register(&ModelRecord::of(model)).await
+    }
+
+    /// Records the model of `record` (once), added now, so that faces can name it.
+    pub async fn register(&self, record: &ModelRecord) -> Result<()> {
         sqlx::query(
             "INSERT INTO models (sha256, name, resolution, license, training_data_root, card, added_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING",
         )
-        .bind(model.sha256.clone())
-        .bind(model.info.name.clone())
-        .bind(model.info.generator.img_resolution as i64)
-        .bind(model.info.license.clone())
-        .bind(training.map(|t| t.manifest_root.clone()))
-        .bind(model.card())
+        .bind(record.sha256.clone())
+        .bind(record.name.clone())
+        .bind(record.resolution as i64)
+        .bind(record.license.clone())
+        .bind(record.training_data_root.clone())
+        .bind(record.card.clone())
         .bind(now_rfc3339())
         .execute(&self.db.pool)
         .await?;

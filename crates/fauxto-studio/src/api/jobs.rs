@@ -12,7 +12,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use fauxto_library::jobs::Counts;
 use fauxto_library::{JobOrigin, JobRecord, Scope};
-use fauxto_nn::model_file::ModelFile;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -152,14 +151,9 @@ pub async fn start(
         .jobs
         .as_ref()
         .ok_or_else(|| ApiError::not_found("this studio runs no jobs"))?;
-    let path = worker.path.clone();
-    let model = tokio::task::spawn_blocking(move || ModelFile::load(&path))
-        .await
-        .map_err(|e| anyhow::anyhow!(e))?
-        .map_err(|e| anyhow::anyhow!("cannot load model {}: {e}", worker.path.display()))?;
     let (id, _) = fauxto_library::add::open_job(
         &studio.library,
-        &model,
+        &worker.record,
         &worker.path,
         psi,
         &seeds,
