@@ -17,6 +17,7 @@ use fauxto_app::render::Renderer;
 use fauxto_library::ModelRecord;
 use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::{NoiseMode, Truncation};
+use rayon::prelude::*;
 use tokio::sync::oneshot;
 
 /// The most images one forward pass renders.
@@ -188,8 +189,11 @@ impl<B: Backend> WorkerState<B> {
             }
         };
         let name = Path::new("generated.png");
+        // Labelling (watermark read back, credential, PNG) runs between forward passes, when
+        // the cores are otherwise idle: spread it over all of them.
+        let labeller = &*labeller;
         Ok(seeds
-            .iter()
+            .par_iter()
             .zip(&images)
             .enumerate()
             .map(|(i, (&seed, image))| {

@@ -3,6 +3,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
+use c2pa::crypto::raw_signature::{signer_from_cert_chain_and_private_key, RawSigner};
 use c2pa::{Builder, Context, SigningAlg};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,8 +56,41 @@ pub struct Generation {
 }
 
 /// A signer from a key directory: the certificate chain and the private key, parsed once.
+///
+/// It is `Send + Sync`, so one signer labels images on several threads at once.
 pub struct LocalSigner {
-    signer: Box<dyn c2pa::Signer>,
+    signer: SharedSigner,
+}
+
+/// c2pa's raw ECDSA signer (which is `Send + Sync`) as a [`c2pa::Signer`]: c2pa's own
+/// adapter is boxed as a plain `dyn Signer`, which may not be shared between threads.
+/// No time-stamp authority: fauxto signs offline.
+struct SharedSigner(Box<dyn RawSigner + Send + Sync>);
+
+impl c2pa::Signer for SharedSigner {
+    fn sign(&self, data: &[u8]) -> c2pa::Result<Vec<u8>> {
+        self.0.sign(data).map_err(Into::into)
+    }
+
+    fn alg(&self) -> SigningAlg {
+        self.0.alg()
+    }
+
+    fn certs(&self) -> c2pa::Result<Vec<Vec<u8>>> {
+        self.0.cert_chain().map_err(Into::into)
+    }
+
+    fn reserve_size(&self) -> usize {
+        self.0.reserve_size()
+    }
+
+    fn ocsp_val(&self) -> Option<Vec<u8>> {
+        self.0.ocsp_response()
+    }
+
+    fn raw_signer(&self) -> Option<Box<&dyn RawSigner>> {
+        Some(Box::new(&*self.0))
+    }
 }
 
 impl LocalSigner {
@@ -72,13 +106,16 @@ impl LocalSigner {
                 source,
             })
         };
-        let signer = c2pa::create_signer::from_keys(
+        let signer = signer_from_cert_chain_and_private_key(
             &read(&paths.signer_chain)?,
             &read(&paths.signer_key)?,
             SigningAlg::Es256,
             None,
-        )?;
-        Ok(LocalSigner { signer })
+        )
+        .map_err(c2pa::Error::from)?;
+        Ok(LocalSigner {
+            signer: SharedSigner(signer),
+        })
     }
 }
 
@@ -231,6 +268,6 @@ fn sign_with(
     }
     let mut source = Cursor::new(bytes);
     let mut dest = Cursor::new(Vec::with_capacity(bytes.len() + 16 * 1024));
-    builder.sign(signer.signer.as_ref(), mime, &mut source, &mut dest)?;
+    builder.sign(&signer.signer, mime, &mut source, &mut dest)?;
     Ok(dest.into_inner())
 }
