@@ -94,7 +94,7 @@ PY
 
 # The catalogue's faces and the images it names but lacks (the synthetic rows have none).
 catalogue() {
-    ("$F" library check --json --library "$lib" || true) | python3 -c \
+    ("$F" library check --json --library "$lib" 2>/dev/null || true) | python3 -c \
         "import json,sys; c=json.load(sys.stdin); print(c['faces'], len(c['missing']), len(c['orphans']))"
 }
 
