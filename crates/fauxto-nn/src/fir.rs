@@ -15,6 +15,7 @@
 //! - `downsample2d`: down 2, pad [1, 1];
 //! - `filter2d`: plain filtering with padding p.
 
+pub use crate::kernels::fir::Resample;
 use burn::tensor::{
     backend::Backend,
     module::{conv2d, conv_transpose2d},
@@ -91,18 +92,15 @@ pub fn resample_matrix(
     (n_out, m.into_iter().map(|v| v as f32).collect())
 }
 
-/// `M_h · x · M_wᵀ` for every channel image, with the same 1-D resampling on both axes.
-fn separable<B: Backend>(
-    x: Tensor<B, 4>,
-    up: usize,
-    down: usize,
-    pad: [usize; 2],
-    gain: f64,
-) -> Tensor<B, 4> {
+/// `M_h · x · M_wᵀ` for every channel image, with the same 1-D resampling on both axes:
+/// `spec` through two of burn's matrix products (the form autodiff backends other than the
+/// CPU's take, and the reference fauxto's kernel is tested against).
+pub fn matrix_form<B: Backend>(x: Tensor<B, 4>, spec: Resample) -> Tensor<B, 4> {
     let [_, _, h, w] = x.dims();
-    let axis_gain = gain.sqrt();
-    let (w_out, mw) = resample_matrix(w, up, down, pad[0], pad[1], axis_gain);
-    let (h_out, mh) = resample_matrix(h, up, down, pad[0], pad[1], axis_gain);
+    let axis_gain = spec.gain.sqrt();
+    let [pad0, pad1] = spec.pad;
+    let (w_out, mw) = resample_matrix(w, spec.up, spec.down, pad0, pad1, axis_gain);
+    let (h_out, mh) = resample_matrix(h, spec.up, spec.down, pad0, pad1, axis_gain);
     apply_separable(x, (h_out, mh), (w_out, mw))
 }
 
@@ -130,70 +128,115 @@ fn depthwise_filter<B: Backend>(channels: usize, gain: f32, device: &B::Device) 
     Tensor::from_data(TensorData::new(kernel, [channels, 1, 4, 4]), device)
 }
 
+/// Official `upsample2d`: zero insertion, pad [2, 1], the filter with gain 4.
+pub const UPSAMPLE: Resample = Resample {
+    up: 2,
+    down: 1,
+    pad: [2, 1],
+    gain: 4.0,
+};
+
+/// Official `downsample2d`: pad [1, 1], the filter, every second sample.
+pub const DOWNSAMPLE: Resample = Resample {
+    up: 1,
+    down: 2,
+    pad: [1, 1],
+    gain: 1.0,
+};
+
+/// `x` resampled by `spec`: fauxto's direct kernel on the CPU backend (see
+/// [`crate::kernels::fir`]); elsewhere the matrix form on autodiff backends (its gradient is
+/// two matrix products, where the depthwise convolution's runs a slow direct loop) and
+/// `conv` (one depthwise convolution, the fastest forward pass) for inference.
+fn resample<B: Backend>(
+    x: Tensor<B, 4>,
+    spec: Resample,
+    conv: impl FnOnce(Tensor<B, 4>) -> Tensor<B, 4>,
+) -> Tensor<B, 4> {
+    match crate::kernels::fir::resample(x, spec) {
+        Ok(y) => y,
+        Err(x) if B::ad_enabled(&x.device()) => matrix_form(x, spec),
+        Err(x) => conv(x),
+    }
+}
+
 /// 2x upsampling: zero insertion followed by the filter with gain 4 (official `upsample2d`).
 pub fn upsample2d<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    if B::ad_enabled(&x.device()) {
-        return separable(x, 2, 1, [2, 1], 4.0);
-    }
+    resample(x, UPSAMPLE, upsample_conv)
+}
+
+/// 2x downsampling: the filter followed by keeping every second sample
+/// (official `downsample2d`).
+pub fn downsample2d<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    resample(x, DOWNSAMPLE, downsample_conv)
+}
+
+/// The filter alone with symmetric zero padding `pad` and gain `gain` (no resampling).
+pub fn filter2d<B: Backend>(x: Tensor<B, 4>, pad: usize, gain: f32) -> Tensor<B, 4> {
+    let spec = Resample {
+        up: 1,
+        down: 1,
+        pad: [pad, pad],
+        gain: gain as f64,
+    };
+    resample(x, spec, |x| filter_conv(x, pad, gain))
+}
+
+/// [`UPSAMPLE`] as one depthwise transposed convolution.
+fn upsample_conv<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let channels = x.dims()[1];
     let f = depthwise_filter::<B>(channels, 4.0, &x.device());
     let options = ConvTransposeOptions::new([2, 2], [1, 1], [0, 0], [1, 1], channels);
     conv_transpose2d(x, f, None, options)
 }
 
-/// 2x downsampling: the filter followed by keeping every second sample
-/// (official `downsample2d`).
-pub fn downsample2d<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
-    if B::ad_enabled(&x.device()) {
-        return separable(x, 1, 2, [1, 1], 1.0);
-    }
+/// [`DOWNSAMPLE`] as one depthwise strided convolution.
+fn downsample_conv<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let channels = x.dims()[1];
     let f = depthwise_filter::<B>(channels, 1.0, &x.device());
-    conv2d(
-        x,
-        f,
-        None,
-        ConvOptions::new([2, 2], [1, 1], [1, 1], channels),
-    )
+    let options = ConvOptions::new([2, 2], [1, 1], [1, 1], channels);
+    conv2d(x, f, None, options)
 }
 
-/// The filter alone with symmetric zero padding `pad` and gain `gain` (no resampling).
-pub fn filter2d<B: Backend>(x: Tensor<B, 4>, pad: usize, gain: f32) -> Tensor<B, 4> {
-    if B::ad_enabled(&x.device()) {
-        return separable(x, 1, 1, [pad, pad], gain as f64);
-    }
+/// [`filter2d`] as one depthwise convolution.
+fn filter_conv<B: Backend>(x: Tensor<B, 4>, pad: usize, gain: f32) -> Tensor<B, 4> {
     let channels = x.dims()[1];
     let f = depthwise_filter::<B>(channels, gain, &x.device());
-    conv2d(
-        x,
-        f,
-        None,
-        ConvOptions::new([1, 1], [pad, pad], [1, 1], channels),
-    )
+    let options = ConvOptions::new([1, 1], [pad, pad], [1, 1], channels);
+    conv2d(x, f, None, options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::{Autodiff, Flex};
+    use burn::backend::Flex;
     use burn::tensor::Distribution;
 
-    /// The matrix form (taken on autodiff backends) equals the convolution form.
+    /// The matrix form equals the convolution form (fauxto's kernel is checked against the
+    /// matrix form in `kernels::fir`).
     #[test]
     fn matrix_and_convolution_forms_agree() {
         let dev = Default::default();
         let x = Tensor::<Flex, 4>::random([2, 3, 8, 8], Distribution::Normal(0.0, 1.0), &dev);
-        let tracked = || Tensor::<Autodiff<Flex>, 4>::from_inner(x.clone()).require_grad();
+        let filter = |pad: usize, gain: f64| Resample {
+            up: 1,
+            down: 1,
+            pad: [pad, pad],
+            gain,
+        };
         let pairs = [
-            (upsample2d(x.clone()), upsample2d(tracked()).inner()),
-            (downsample2d(x.clone()), downsample2d(tracked()).inner()),
+            (upsample_conv(x.clone()), matrix_form(x.clone(), UPSAMPLE)),
             (
-                filter2d(x.clone(), 1, 4.0),
-                filter2d(tracked(), 1, 4.0).inner(),
+                downsample_conv(x.clone()),
+                matrix_form(x.clone(), DOWNSAMPLE),
             ),
             (
-                filter2d(x.clone(), 2, 1.0),
-                filter2d(tracked(), 2, 1.0).inner(),
+                filter_conv(x.clone(), 1, 4.0),
+                matrix_form(x.clone(), filter(1, 4.0)),
+            ),
+            (
+                filter_conv(x.clone(), 2, 1.0),
+                matrix_form(x.clone(), filter(2, 1.0)),
             ),
         ];
         for (i, (conv, matrix)) in pairs.into_iter().enumerate() {

@@ -15,6 +15,8 @@
 //! | [`fir`] | `upfirdn2d` | StyleGAN2 §B |
 //! | [`seed`] | `np.random.RandomState(seed).randn` | |
 //!
+//! On the CPU the slowest of burn's operations are replaced by fauxto's own ([`kernels`]).
+//!
 //! Tensors are NCHW float32; images inside the networks are in [-1, 1].
 
 pub mod config;
@@ -22,6 +24,7 @@ pub mod discriminator;
 pub mod error;
 pub mod fir;
 pub mod generator;
+pub mod kernels;
 pub mod layers;
 pub mod mapping;
 pub mod model_card;
