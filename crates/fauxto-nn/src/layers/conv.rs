@@ -132,38 +132,46 @@ pub fn conv2d_resample<B: Backend>(
 ) -> Tensor<B, 4> {
     let k = weight.dims()[2];
     match (up, down) {
-        (1, 1) => conv2d(
-            x,
-            weight,
-            None,
-            ConvOptions::new([1, 1], [padding, padding], [1, 1], 1),
-        ),
+        (1, 1) => conv(x, weight, 1, padding),
         (2, 1) => {
             assert_eq!(padding, k / 2, "up-sampling conv expects same padding");
-            let x = conv_transpose2d(
-                x,
-                weight.swap_dims(0, 1),
-                None,
-                ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
-            );
+            let x = conv_transposed(x, weight.swap_dims(0, 1), 2);
             // The official padding arithmetic for a 4-tap filter and same padding
             // (k - 1) / 2 leaves (k - 1) / 2 + 3 - k on each side: 1 for k = 3, 2 for k = 1.
             assert!(k <= 3, "up-sampling conv supports kernels up to 3x3");
             let pad = (k - 1) / 2 + 3 - k;
             fir::filter2d(x, pad, 4.0)
         }
-        (1, 2) if k == 1 => conv2d(
-            fir::downsample2d(x),
-            weight,
-            None,
-            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
-        ),
-        (1, 2) => conv2d(
-            fir::filter2d(x, padding + 1, 1.0),
-            weight,
-            None,
-            ConvOptions::new([2, 2], [0, 0], [1, 1], 1),
-        ),
+        (1, 2) if k == 1 => conv(fir::downsample2d(x), weight, 1, 0),
+        (1, 2) => conv(fir::filter2d(x, padding + 1, 1.0), weight, 2, 0),
         _ => panic!("conv2d_resample supports up=2 or down=2, got up={up} down={down}"),
+    }
+}
+
+/// Convolution without bias at a square stride and padding: fauxto's training kernel on the
+/// CPU backend (see [`crate::kernels::conv`]), burn's elsewhere.
+fn conv<B: Backend>(
+    x: Tensor<B, 4>,
+    w: Tensor<B, 4>,
+    stride: usize,
+    padding: usize,
+) -> Tensor<B, 4> {
+    match crate::kernels::conv::conv2d(x, w, stride, padding) {
+        Ok(y) => y,
+        Err((x, w)) => {
+            let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
+            conv2d(x, w, None, options)
+        }
+    }
+}
+
+/// Transposed convolution (weight [I, O, k, k]) without bias or padding: as [`conv`].
+fn conv_transposed<B: Backend>(x: Tensor<B, 4>, w: Tensor<B, 4>, stride: usize) -> Tensor<B, 4> {
+    match crate::kernels::conv::conv_transpose2d(x, w, stride) {
+        Ok(y) => y,
+        Err((x, w)) => {
+            let options = ConvTransposeOptions::new([stride; 2], [0, 0], [0, 0], [1, 1], 1);
+            conv_transpose2d(x, w, None, options)
+        }
     }
 }
