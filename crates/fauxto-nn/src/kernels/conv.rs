@@ -49,8 +49,9 @@ fn tensor(values: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, dims))
 }
 
-/// Rows (c, ky, kx) of `plane`'s patches ([C, H, W]) for a k x k window at `stride` with
-/// zero padding `pad`, each row the `out_h · out_w` window positions: [C·k², out_h·out_w].
+/// The k x k patches of `plane` ([C, H, W]) at `stride` with zero padding `pad`, one patch
+/// per window position, each patch (c, ky, kx) contiguous: [out_h·out_w, C·k²] (the layout
+/// the matrix kernel reads without repacking).
 fn im2col(
     plane: &[f32],
     [c, h, w]: [usize; 3],
@@ -60,28 +61,26 @@ fn im2col(
     [out_h, out_w]: [usize; 2],
     cols: &mut [f32],
 ) {
-    let positions = out_h * out_w;
-    debug_assert_eq!(cols.len(), c * k * k * positions);
-    cols.par_chunks_mut(positions)
+    let rows = c * k * k;
+    debug_assert_eq!(cols.len(), out_h * out_w * rows);
+    cols.par_chunks_mut(out_w * rows)
         .enumerate()
-        .for_each(|(row, out)| {
-            let (ch, ky, kx) = (row / (k * k), row / k % k, row % k);
-            let src = &plane[ch * h * w..(ch + 1) * h * w];
-            for oy in 0..out_h {
-                let out_row = &mut out[oy * out_w..(oy + 1) * out_w];
-                let y = (oy * stride + ky) as isize - pad as isize;
-                if y < 0 || y >= h as isize {
-                    out_row.fill(0.0);
-                    continue;
-                }
-                let src_row = &src[y as usize * w..(y as usize + 1) * w];
-                for (ox, o) in out_row.iter_mut().enumerate() {
-                    let x = (ox * stride + kx) as isize - pad as isize;
-                    *o = if x >= 0 && x < w as isize {
-                        src_row[x as usize]
-                    } else {
-                        0.0
-                    };
+        .for_each(|(oy, band)| {
+            for (ox, patch) in band.chunks_exact_mut(rows).enumerate() {
+                for (ch, patch) in patch.chunks_exact_mut(k * k).enumerate() {
+                    let src = &plane[ch * h * w..(ch + 1) * h * w];
+                    for ky in 0..k {
+                        let y = (oy * stride + ky) as isize - pad as isize;
+                        for kx in 0..k {
+                            let x = (ox * stride + kx) as isize - pad as isize;
+                            let inside = y >= 0 && y < h as isize && x >= 0 && x < w as isize;
+                            patch[ky * k + kx] = if inside {
+                                src[y as usize * w + x as usize]
+                            } else {
+                                0.0
+                            };
+                        }
+                    }
                 }
             }
         });
@@ -108,7 +107,7 @@ fn patch_product(
         let q_n = &q[image * b * h * w..(image + 1) * b * h * w];
         im2col(q_n, [b, h, w], k, stride, pad, [out_h, out_w], &mut cols);
         let p_n = &p[image * a * positions..(image + 1) * a * positions];
-        // dw[A, rows] (+)= p_n[A, L] · cols[rows, L]ᵀ.
+        // dw[A, rows] (+)= p_n[A, L] · cols[L, rows].
         unsafe {
             gemm::gemm(
                 a,
@@ -122,8 +121,8 @@ fn patch_product(
                 1,
                 positions as isize,
                 cols.as_ptr(),
-                positions as isize,
                 1,
+                rows as isize,
                 1.0,
                 1.0,
                 false,
