@@ -66,19 +66,39 @@ fn im2col(
     cols.par_chunks_mut(out_w * rows)
         .enumerate()
         .for_each(|(oy, band)| {
-            for (ox, patch) in band.chunks_exact_mut(rows).enumerate() {
-                for (ch, patch) in patch.chunks_exact_mut(k * k).enumerate() {
-                    let src = &plane[ch * h * w..(ch + 1) * h * w];
-                    for ky in 0..k {
-                        let y = (oy * stride + ky) as isize - pad as isize;
-                        for kx in 0..k {
-                            let x = (ox * stride + kx) as isize - pad as isize;
-                            let inside = y >= 0 && y < h as isize && x >= 0 && x < w as isize;
-                            patch[ky * k + kx] = if inside {
-                                src[y as usize * w + x as usize]
+            for ch in 0..c {
+                let src = &plane[ch * h * w..(ch + 1) * h * w];
+                for ky in 0..k {
+                    // Row ky of every patch of this output row: k consecutive inputs each.
+                    let first = (ch * k + ky) * k;
+                    let y = (oy * stride + ky) as isize - pad as isize;
+                    let slots = band
+                        .chunks_exact_mut(rows)
+                        .map(|p| &mut p[first..first + k]);
+                    if y < 0 || y >= h as isize {
+                        slots.for_each(|slot| slot.fill(0.0));
+                        continue;
+                    }
+                    let src_row = &src[y as usize * w..(y as usize + 1) * w];
+                    for (ox, slot) in slots.enumerate() {
+                        let x0 = (ox * stride) as isize - pad as isize;
+                        if x0 >= 0 && x0 as usize + k <= w {
+                            let from = &src_row[x0 as usize..x0 as usize + k];
+                            if let ([a, b, c], [x, y, z]) = (&mut *slot, from) {
+                                // 3x3 kernels: three moves, not a call to memmove.
+                                (*a, *b, *c) = (*x, *y, *z);
                             } else {
-                                0.0
-                            };
+                                slot.copy_from_slice(from);
+                            }
+                        } else {
+                            for (kx, v) in slot.iter_mut().enumerate() {
+                                let x = x0 + kx as isize;
+                                *v = if x >= 0 && x < w as isize {
+                                    src_row[x as usize]
+                                } else {
+                                    0.0
+                                };
+                            }
                         }
                     }
                 }
