@@ -6,6 +6,7 @@
 #
 #   bench/train.sh                          # CPU: small preset at 32² and 64², batch 16
 #   RESOLUTIONS=64 BATCH=32 bench/train.sh
+#   FAUXTO_KERNELS=0 bench/train.sh       # fauxto on burn's own operations (no fauxto kernels)
 #   DEVICE=cuda RESOLUTIONS="64 128" BATCH=32 bench/train.sh   # GPU; TF32=1 lets PyTorch use TF32
 #
 # Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
