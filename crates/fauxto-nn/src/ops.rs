@@ -43,7 +43,7 @@ pub fn bias_act<B: Backend, const D: usize>(
         None => x,
     };
     if activation == Activation::Lrelu {
-        x = tape.leaky_relu(x, LRELU_ALPHA);
+        return tape.leaky_relu_gain_clamp(x, LRELU_ALPHA, gain, clamp);
     }
     if gain != 1.0 {
         x = x.mul_scalar(gain);

@@ -14,6 +14,7 @@
 
 use burn::tensor::{activation::leaky_relu, backend::Backend, Distribution, Tensor, TensorData};
 
+use crate::kernels::activation::{lrelu_clamp, LreluClamp};
 use crate::seed::NumpyRandomState;
 
 /// What the tape does with the activations it sees.
@@ -132,6 +133,40 @@ impl<B: Backend> ActivationTape<B> {
                 }
                 other => mismatch("leaky ReLU", &other),
             },
+        }
+    }
+
+    /// `clamp(gain · lrelu(x, alpha), ±limit)` (no clamp when `limit` is None): the tail of
+    /// every layer's `bias_act`. Free passes take it as one fused operation on the CPU
+    /// (see [`crate::kernels::activation`]); recorded and replayed ones as
+    /// [`leaky_relu`](Self::leaky_relu), the gain and [`clamp`](Self::clamp).
+    pub fn leaky_relu_gain_clamp<const D: usize>(
+        &mut self,
+        x: Tensor<B, D>,
+        alpha: f64,
+        gain: f64,
+        limit: Option<f64>,
+    ) -> Tensor<B, D> {
+        let x = if self.mode == TapeMode::Free {
+            let op = LreluClamp {
+                alpha: alpha as f32,
+                gain: gain as f32,
+                limit: limit.map(|c| c as f32),
+            };
+            match lrelu_clamp(x, op) {
+                Ok(y) => return y,
+                Err(x) => x,
+            }
+        } else {
+            x
+        };
+        let mut x = self.leaky_relu(x, alpha);
+        if gain != 1.0 {
+            x = x.mul_scalar(gain);
+        }
+        match limit {
+            Some(c) => self.clamp(x, c),
+            None => x,
         }
     }
 

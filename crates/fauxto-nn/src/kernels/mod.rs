@@ -13,6 +13,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
+pub mod activation;
 pub mod conv;
 pub mod fir;
 mod planes;

@@ -222,14 +222,10 @@ impl<B: Backend> SynthesisLayer<B> {
             }
             NoiseMode::None => add_channel_bias(x, self.bias.val().mul_scalar(gain)),
         };
-        let x = tape.leaky_relu(x, LRELU_ALPHA);
-        match self.conv_clamp {
-            Some(c) => {
-                let c = c * gain / Activation::Lrelu.default_gain();
-                tape.clamp(x, c)
-            }
-            None => x,
-        }
+        let clamp = self
+            .conv_clamp
+            .map(|c| c * gain / Activation::Lrelu.default_gain());
+        tape.leaky_relu_gain_clamp(x, LRELU_ALPHA, 1.0, clamp)
     }
 
     pub fn save(&self, prefix: &str, sd: &mut StateDict) {
