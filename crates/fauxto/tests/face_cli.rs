@@ -312,4 +312,21 @@ fn reports_write_their_json_and_charts() {
     let card = std::fs::read_to_string(model_copy.with_extension("md")).unwrap();
     assert!(card.contains("## Face-space metrics"), "{card}");
     assert!(card.contains("## Provenance"), "the rest of the card stays");
+
+    // The floor: real faces at the data's own size score closer than the same faces brought
+    // down to 16 pixels, and both closer than the random model's noise.
+    let floor = |res: &str| -> serde_json::Value {
+        let out = ok(&fauxto(&[
+            "metrics", "--data", d, "--floor", res, "--n", "12", "--json",
+        ]));
+        let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(report["floor_resolution"], res.parse::<u32>().unwrap());
+        report["metrics"].clone()
+    };
+    let (sharp, coarse) = (floor("64"), floor("16"));
+    let frechet = |m: &serde_json::Value| m["frechet"].as_f64().unwrap();
+    assert_eq!(sharp["n_real"], 24);
+    assert!(sharp["n_fake"].as_u64().unwrap() >= 10, "{sharp}");
+    assert!(frechet(&sharp) < frechet(&coarse), "{sharp} vs {coarse}");
+    assert!(frechet(&coarse) < frechet(metrics), "{coarse} vs {metrics}");
 }

@@ -13,7 +13,11 @@ use fauxto_face::{FaceRecord, FaceStatus};
 use fauxto_nn::model_file::{card_path, write_atomic};
 use serde_json::json;
 
-use super::faces::{open_index, DetectionArgs, SampleArgs};
+use image::{imageops, DynamicImage, RgbImage};
+
+use super::faces::{
+    analyze_aligned, analyzer, open_dataset, open_index, DetectionArgs, SampleArgs,
+};
 use crate::backend::DeviceKind;
 use crate::on_device;
 
@@ -30,6 +34,12 @@ pub struct MetricsArgs {
     /// Do not write the results into the model card (`<model>.md`).
     #[arg(long)]
     pub no_card: bool,
+    /// Score N real training faces brought down to RES x RES pixels (Lanczos, as
+    /// `fauxto dataset` resizes) and analysed as generated faces are, instead of a model's
+    /// faces: the floor, the best a perfect generator of that size could score. No model is
+    /// read and no card is written.
+    #[arg(long, value_name = "RES", value_parser = clap::value_parser!(u32).range(16..=4096))]
+    pub floor: Option<u32>,
     #[command(flatten)]
     pub detection: DetectionArgs,
     /// Print the results as JSON, no progress bars.
@@ -44,6 +54,9 @@ pub fn run(args: &MetricsArgs) -> Result<()> {
 }
 
 fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
+    if let Some(res) = args.floor {
+        return floor::<B>(device, args, res);
+    }
     let (model_path, model) = args.sample.model()?;
     let index = open_index(&args.data)?;
     let real = descriptors(&index.records);
@@ -88,6 +101,71 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
         if !args.no_card {
             println!("written to {}", card_path(&model_path).display());
         }
+    }
+    Ok(())
+}
+
+/// `--floor RES`: N training faces, evenly spaced over the dataset, brought to RES pixels
+/// and analysed as generated faces are, scored against the index as a model's faces are.
+fn floor<B: Backend>(device: &B::Device, args: &MetricsArgs, res: u32) -> Result<()> {
+    let index = open_index(&args.data)?;
+    let data = open_dataset(&args.data)?;
+    if data.channels() != 3 {
+        anyhow::bail!(
+            "--floor needs an RGB dataset; {} has {} channels",
+            args.data.display(),
+            data.channels()
+        );
+    }
+    let n = (args.sample.n as usize).min(data.len());
+    let side = data.resolution() as u32;
+    let mut buf = vec![0u8; data.image_bytes()];
+    let mut images = Vec::with_capacity(n);
+    let mut rows = Vec::with_capacity(n);
+    for k in 0..n {
+        // Midway between the training faces precision and recall compare against (evenly
+        // spaced from the first), so that no face is scored against its own original there.
+        let row = (2 * k + 1) * data.len() / (2 * n);
+        data.read_image(row, &mut buf)
+            .with_context(|| format!("reading image {row} of {}", args.data.display()))?;
+        let img = RgbImage::from_raw(side, side, buf.clone()).context("an RGB image")?;
+        images.push(DynamicImage::ImageRgb8(imageops::resize(
+            &img,
+            res,
+            res,
+            imageops::FilterType::Lanczos3,
+        )));
+        rows.push(row);
+    }
+    let options = args.detection.aligned_options();
+    let analyzer = analyzer::<B>(device)?;
+    let records = analyze_aligned(&analyzer, &images, &options, args.json);
+    let metrics = FaceSpaceMetrics::compute_balanced(
+        Descriptors::new(&descriptors(&index.records), DESCRIPTOR_DIM)?,
+        Descriptors::new(&descriptors(&records), DESCRIPTOR_DIM)?,
+    )
+    .context("face-space metrics")?;
+    if args.json {
+        let report = json!({
+            "floor_resolution": res,
+            "data": args.data,
+            "training_images": rows.len(),
+            "metrics": metrics,
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "face-space floor: {} training faces at {res}x{res} vs {} training faces:\n  \
+             Fréchet distance   {:.4}\n  kernel distance    {:.5} ± {:.5}\n  \
+             precision (k = 3)  {:.3}\n  recall (k = 3)     {:.3}",
+            metrics.n_fake,
+            metrics.n_real,
+            metrics.frechet,
+            metrics.kernel,
+            metrics.kernel_std,
+            metrics.precision,
+            metrics.recall
+        );
     }
     Ok(())
 }
