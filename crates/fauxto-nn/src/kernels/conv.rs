@@ -23,7 +23,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, FloatTensor, ModuleOps};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
@@ -184,6 +184,26 @@ struct Saved {
     padding: usize,
 }
 
+/// Consumes the output gradient and registers, for whichever of input and weight is tracked,
+/// the weight gradient `dw(dy, x)` (from the saved input) and the input gradient `dx(dy, w)`
+/// (from the saved weight).
+fn register_gradients(
+    ops: Ops<Saved, 2>,
+    grads: &mut Gradients,
+    dw: impl FnOnce(&FlexTensor, &FlexTensor, &Saved) -> FlexTensor,
+    dx: impl FnOnce(FlexTensor, &FlexTensor, &Saved) -> FlexTensor,
+) {
+    let [x_node, w_node] = ops.parents;
+    let s = ops.state;
+    let dy = grads.consume::<Flex>(&ops.node);
+    if let (Some(node), Some(x)) = (w_node, &s.x) {
+        grads.register::<Flex>(node.id, dw(&dy, x, &s));
+    }
+    if let (Some(node), Some(w)) = (x_node, &s.w) {
+        grads.register::<Flex>(node.id, dx(dy, w, &s));
+    }
+}
+
 /// The backward pass of a convolution (weight [O, I, k, k], any stride and padding).
 #[derive(Debug)]
 struct Conv2dBackward;
@@ -192,18 +212,15 @@ impl Backward<Flex, 2> for Conv2dBackward {
     type State = Saved;
 
     fn backward(self, ops: Ops<Saved, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, w_node] = ops.parents;
-        let s = ops.state;
-        let dy = grads.consume::<Flex>(&ops.node);
-        if let (Some(node), Some(x)) = (w_node, &s.x) {
-            let dw = patch_product(&dy, x, s.k, s.stride, s.padding);
-            grads.register::<Flex>(node.id, dw);
-        }
-        if let (Some(node), Some(w)) = (x_node, &s.w) {
-            let dx = if s.stride == 1 {
-                let options = ConvOptions::new([1, 1], [s.k - 1 - s.padding; 2], [1, 1], 1);
-                Flex::conv2d(dy, flipped_transposed(w), None, options)
-            } else {
+        register_gradients(
+            ops,
+            grads,
+            |dy, x, s| patch_product(dy, x, s.k, s.stride, s.padding),
+            |dy, w, s| {
+                if s.stride == 1 {
+                    let options = ConvOptions::new([1, 1], [s.k - 1 - s.padding; 2], [1, 1], 1);
+                    return Flex::conv2d(dy, flipped_transposed(w), None, options);
+                }
                 let out = dy.layout().shape().to_vec();
                 let rest =
                     |size: usize, out: usize| size + 2 * s.padding - ((out - 1) * s.stride + s.k);
@@ -215,9 +232,8 @@ impl Backward<Flex, 2> for Conv2dBackward {
                     1,
                 );
                 Flex::conv_transpose2d(dy, w.clone(), None, options)
-            };
-            grads.register::<Flex>(node.id, dx);
-        }
+            },
+        );
     }
 }
 
@@ -229,36 +245,48 @@ impl Backward<Flex, 2> for ConvTranspose2dBackward {
     type State = Saved;
 
     fn backward(self, ops: Ops<Saved, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [x_node, w_node] = ops.parents;
-        let s = ops.state;
-        let dy = grads.consume::<Flex>(&ops.node);
-        if let (Some(node), Some(x)) = (w_node, &s.x) {
-            let dw = patch_product(x, &dy, s.k, s.stride, 0);
-            grads.register::<Flex>(node.id, dw);
-        }
-        if let (Some(node), Some(w)) = (x_node, &s.w) {
-            let options = ConvOptions::new([s.stride; 2], [0, 0], [1, 1], 1);
-            grads.register::<Flex>(node.id, Flex::conv2d(dy, w.clone(), None, options));
-        }
+        register_gradients(
+            ops,
+            grads,
+            |dy, x, s| patch_product(x, dy, s.k, s.stride, 0),
+            |dy, w, s| {
+                let options = ConvOptions::new([s.stride; 2], [0, 0], [1, 1], 1);
+                Flex::conv2d(dy, w.clone(), None, options)
+            },
+        );
     }
 }
 
-/// Records `out` (computed from `x` and `w`) with its backward pass `op`.
+/// `forward(x, w)` recorded with its backward pass `op`, which keeps the input when the
+/// weight is tracked and the weight when the input is.
 fn record<Op: Backward<Flex, 2, State = Saved>>(
     op: Op,
-    x: FloatTensor<Autodiff<Flex>>,
-    w: FloatTensor<Autodiff<Flex>>,
-    out: FlexTensor,
-    saved: impl FnOnce(bool, bool) -> Saved,
+    x: Tensor<Autodiff<Flex>, 4>,
+    w: Tensor<Autodiff<Flex>, 4>,
+    stride: usize,
+    padding: usize,
+    forward: impl FnOnce(FlexTensor, FlexTensor) -> FlexTensor,
 ) -> Tensor<Autodiff<Flex>, 4> {
+    let [_, _, h, wd] = x.dims();
+    let k = w.dims()[2];
+    let (x, w) = (x.into_primitive().tensor(), w.into_primitive().tensor());
+    let out = forward(x.primitive.clone(), w.primitive.clone());
     let x_tracked = !x.node.requirement.is_none();
     let w_tracked = !w.node.requirement.is_none();
+    let saved = Saved {
+        x: w_tracked.then(|| x.primitive.clone()),
+        w: x_tracked.then(|| w.primitive.clone()),
+        size: [h, wd],
+        k,
+        stride,
+        padding,
+    };
     let y = match op
         .prepare::<NoCheckpointing>([x.node.clone(), w.node.clone()])
         .compute_bound()
         .stateful()
     {
-        OpsKind::Tracked(prep) => prep.finish(saved(x_tracked, w_tracked), out),
+        OpsKind::Tracked(prep) => prep.finish(saved, out),
         OpsKind::UnTracked(prep) => prep.finish(out),
     };
     Tensor::from_primitive(TensorPrimitive::Float(y))
@@ -289,19 +317,9 @@ pub fn conv2d<B: Backend>(
     padding: usize,
 ) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 4>)> {
     let (x, w) = tracked_pair(x, w)?;
-    let [_, _, h, wd] = x.dims();
-    let k = w.dims()[2];
-    let (x, w) = (x.into_primitive().tensor(), w.into_primitive().tensor());
     let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
-    let out = Flex::conv2d(x.primitive.clone(), w.primitive.clone(), None, options);
-    let (xp, wp) = (x.primitive.clone(), w.primitive.clone());
-    let y = record(Conv2dBackward, x, w, out, |x_tracked, w_tracked| Saved {
-        x: w_tracked.then_some(xp),
-        w: x_tracked.then_some(wp),
-        size: [h, wd],
-        k,
-        stride,
-        padding,
+    let y = record(Conv2dBackward, x, w, stride, padding, |x, w| {
+        Flex::conv2d(x, w, None, options)
     });
     Ok(back(OnCpu::Tracked(y)))
 }
@@ -315,26 +333,10 @@ pub fn conv_transpose2d<B: Backend>(
     stride: usize,
 ) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 4>)> {
     let (x, w) = tracked_pair(x, w)?;
-    let [_, _, h, wd] = x.dims();
-    let k = w.dims()[2];
-    let (x, w) = (x.into_primitive().tensor(), w.into_primitive().tensor());
     let options = ConvTransposeOptions::new([stride; 2], [0, 0], [0, 0], [1, 1], 1);
-    let out = Flex::conv_transpose2d(x.primitive.clone(), w.primitive.clone(), None, options);
-    let (xp, wp) = (x.primitive.clone(), w.primitive.clone());
-    let y = record(
-        ConvTranspose2dBackward,
-        x,
-        w,
-        out,
-        |x_tracked, w_tracked| Saved {
-            x: w_tracked.then_some(xp),
-            w: x_tracked.then_some(wp),
-            size: [h, wd],
-            k,
-            stride,
-            padding: 0,
-        },
-    );
+    let y = record(ConvTranspose2dBackward, x, w, stride, 0, |x, w| {
+        Flex::conv_transpose2d(x, w, None, options)
+    });
     Ok(back(OnCpu::Tracked(y)))
 }
 
