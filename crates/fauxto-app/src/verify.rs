@@ -1,10 +1,13 @@
 //! What an image says about itself: its Content Credential (C2PA: state, signer, source
-//! type, the generating model and its training data) and fauxto's invisible watermark
-//! (payload, strength, whether it fits the credential's model) — one report for `fauxto
-//! verify` and the studio's verify endpoint.
+//! type, the generating model and its training data), fauxto's invisible watermark
+//! (payload, strength, whether it fits the credential's model) and what the GAN-image
+//! detector sees in its pixels — one report for `fauxto verify` and the studio's verify
+//! endpoint.
 
 use anyhow::{Context, Result};
+use burn::tensor::backend::Backend;
 use fauxto_trust::credentials::{self, Verification};
+use fauxto_trust::detector::{GanDetector, Verdict};
 use fauxto_trust::watermark::{self, Key};
 use image::ImageFormat;
 use serde::Serialize;
@@ -25,6 +28,8 @@ pub struct VerifyReport {
     pub watermark_score: f32,
     /// Whether the credential's training data is the given dataset.
     pub dataset_match: Option<bool>,
+    /// What the GAN-image detector sees in the pixels (when one was run).
+    pub detector: Option<Verdict>,
 }
 
 /// The media type of an encoded image, from its content.
@@ -40,18 +45,20 @@ pub fn mime_of(bytes: &[u8]) -> Result<&'static str> {
 
 /// Verifies the encoded image `bytes` named `file`: its credential against `trust` (a CA
 /// certificate, PEM) when given, its training data against the Merkle root `dataset_root`
-/// when given, and its watermark under `key`.
-pub fn verify_image(
+/// when given, its watermark under `key`, and its pixels with `detector` when given.
+pub fn verify_image<B: Backend>(
     file: &str,
     bytes: &[u8],
     trust: Option<&str>,
     dataset_root: Option<&str>,
     key: &Key,
+    detector: Option<&GanDetector<B>>,
 ) -> Result<VerifyReport> {
     let img = crate::images::decode_image(bytes)?;
+    let rgb = img.to_rgb8();
     let credential = credentials::verify(bytes, mime_of(bytes)?, trust)
         .context("cannot read the Content Credential")?;
-    let found = watermark::detect(&img.to_rgb8(), key);
+    let found = watermark::detect(&rgb, key);
     let generation = credential.generation.as_ref();
     let named_root = generation.and_then(|g| g["training_data_root"].as_str());
     let named_model = generation.and_then(|g| g["model_sha256"].as_str());
@@ -67,6 +74,7 @@ pub fn verify_image(
         watermark_matches_credential: decoded.zip(named_model).map(|(d, m)| d.matches_model(m)),
         watermark_score: found.score,
         credential,
+        detector: detector.map(|d| d.judge(&rgb)),
     })
 }
 
@@ -130,12 +138,50 @@ impl VerifyReport {
             (Some(p), None) => out += &format!("  watermark: {p} (z = {z:.1})\n"),
             (None, _) => out += &format!("  watermark: not found (z = {z:.1})\n"),
         }
+        if let Some(v) = &self.detector {
+            out += &format!("  detector: {v}\n");
+        }
         if let Some(m) = self.dataset_match {
             out += &format!(
                 "  training data {} the given dataset\n",
                 if m { "matches" } else { "does NOT match" }
             );
         }
+        out += &format!("  in short: {}\n", self.summary());
         out
+    }
+
+    /// The three signals in one line, e.g. "no credential, no watermark, detector:
+    /// probably generated (0.97)".
+    pub fn summary(&self) -> String {
+        let c = &self.credential;
+        let credential = if !c.present {
+            "no credential".to_string()
+        } else if c.tampered {
+            "a TAMPERED credential".to_string()
+        } else {
+            match c
+                .digital_source_type
+                .as_deref()
+                .map(|t| t.rsplit('/').next().unwrap_or(t))
+            {
+                Some("trainedAlgorithmicMedia") => "a credential saying AI-generated".to_string(),
+                Some("compositeWithTrainedAlgorithmicMedia") => {
+                    "a credential saying partly AI-generated".to_string()
+                }
+                Some("digitalCapture") => "a credential saying camera capture".to_string(),
+                Some(other) => format!("a credential ({other})"),
+                None => "a credential".to_string(),
+            }
+        };
+        let watermark = match &self.watermark_payload {
+            Some(_) => "fauxto's watermark",
+            None if self.watermark.is_some() => "a watermark",
+            None => "no watermark",
+        };
+        match &self.detector {
+            Some(v) => format!("{credential}, {watermark}, detector: {v}"),
+            None => format!("{credential}, {watermark}"),
+        }
     }
 }

@@ -11,6 +11,7 @@ use burn::tensor::backend::Backend;
 use fauxto_app::guard::frame_of;
 use fauxto_face::{AnalyzeOptions, FaceAnalyzer};
 use fauxto_library::{DescriptorIndex, FacetIndex, Library};
+use fauxto_trust::detector::CpuDetector;
 use image::DynamicImage;
 use tokio::sync::RwLock;
 
@@ -105,6 +106,8 @@ pub struct Studio {
     pub generators: Vec<ModelWorker>,
     /// The worker of bulk jobs, if it runs them.
     pub jobs: Option<JobRunner>,
+    /// The GAN-image detector verify runs (the one that ships with fauxto).
+    pub detector: CpuDetector,
 }
 
 impl Studio {
@@ -127,6 +130,7 @@ impl Studio {
             faces,
             generators,
             jobs,
+            detector: CpuDetector::embedded(&Default::default()),
         };
         studio.refresh().await?;
         if let Some(jobs) = &studio.jobs {

@@ -214,7 +214,7 @@ async function similarPage(id) {
 async function verifyPage() {
   const out = el("div", { id: "report" });
   main().replaceChildren(el("h1", {}, "Verify an image"),
-    el("p", {}, "Drop any image: its Content Credential and fauxto watermark, if it has them, say where it came from."),
+    el("p", {}, "Drop any image: its Content Credential and fauxto watermark, if it has them, say where it came from; the GAN detector looks at its pixels."),
     dropZone("Choose or drop an image", async (file) => {
       say("Verifying…");
       try {
@@ -231,6 +231,9 @@ async function verifyPage() {
           ["Watermark", r.watermark ? `${r.watermark} (z = ${r.watermark_score.toFixed(1)})` : `not found (z = ${r.watermark_score.toFixed(1)})`],
           ["Seed (from the watermark)", r.watermark_payload && r.watermark_payload.seed !== undefined ? String(r.watermark_payload.seed) : "—"],
           ["Watermark fits credential", r.watermark_matches_credential === null ? "—" : r.watermark_matches_credential ? "yes" : "NO"],
+          ["GAN detector", !r.detector ? "—" : r.detector.generated
+            ? `probably generated (${r.detector.probability.toFixed(2)})`
+            : `no sign of generation (${r.detector.probability.toFixed(2)}; not proof of a photograph)`],
         ]));
         say(`Verified ${file.name}.`);
       } catch (e) { say(e.message); }

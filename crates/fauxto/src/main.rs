@@ -16,8 +16,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    analyze, bench, credentials, dataset, export_onnx, face_bench, generate, guard, import, index,
-    info, init_model, interpolate, library, metrics, mix, report, studio, train, watermark,
+    analyze, bench, credentials, dataset, detector, export_onnx, face_bench, generate, guard,
+    import, index, info, init_model, interpolate, library, metrics, mix, report, studio, train,
+    watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -65,6 +66,10 @@ enum Command {
     Sign(credentials::SignArgs),
     /// Show and check an image's Content Credential and watermark.
     Verify(credentials::VerifyArgs),
+    /// Train or evaluate the GAN-image detector (`detector train`, `detector eval`).
+    Detector(detector::DetectorArgs),
+    /// The probability that images were made by a GAN (the shipped detector, or --detector).
+    Detect(detector::DetectArgs),
     /// Find faces in photos: box, landmarks, head pose, age, gender, expression, identity.
     Analyze(analyze::AnalyzeArgs),
     /// Analyse every face of a packed dataset once and store it beside it (resumable).
@@ -108,6 +113,8 @@ fn main() -> ExitCode {
         Command::Keys(a) => credentials::keys(a),
         Command::Sign(a) => credentials::sign(a),
         Command::Verify(a) => credentials::verify(a),
+        Command::Detector(a) => detector::run(a),
+        Command::Detect(a) => detector::run_detect(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Index(a) => index::run(a),
         Command::BenchFaces(a) => face_bench::run(a),

@@ -1,6 +1,6 @@
 //! Verify: what any uploaded image says about itself — its Content Credential (state,
-//! signer, source type, model, training data, licence) and fauxto's watermark — the same
-//! report as `fauxto verify --json`.
+//! signer, source type, model, training data, licence), fauxto's watermark and the
+//! GAN-image detector's verdict — the same report as `fauxto verify --json`.
 
 use std::sync::Arc;
 
@@ -34,8 +34,10 @@ pub async fn verify(
         upload::decode(&studio2, &bytes)?;
         let key = Key::from_passphrase(&studio2.options.watermark_key);
         let trust = studio2.options.trust_pem.as_deref();
-        let report = fauxto_app::verify::verify_image("upload", &bytes, trust, None, &key)
-            .map_err(|e| ApiError::unprocessable(format!("{e:#}")))?;
+        let detector = Some(&studio2.detector);
+        let report =
+            fauxto_app::verify::verify_image("upload", &bytes, trust, None, &key, detector)
+                .map_err(|e| ApiError::unprocessable(format!("{e:#}")))?;
         // Serialised as `fauxto verify --json` prints it (f32 scores at f32 precision).
         Ok(serde_json::to_string(&report).map_err(anyhow::Error::from)?)
     })

@@ -10,6 +10,7 @@
 use sha2::{Digest, Sha256};
 
 use super::code::{RATE_INV, TAIL};
+use crate::rng::SplitMix64;
 
 /// Pixels per chip side, by image size (see [`chip_size`]); the detector tries both.
 ///
@@ -83,17 +84,17 @@ impl Layout {
     /// The layout of `key`: a Fisher-Yates shuffle of the tile's chips and a dither per chip,
     /// drawn from SplitMix64 seeded with the key.
     pub fn new(key: &Key) -> Self {
-        let mut rng = SplitMix64::new(&key.0);
+        let mut rng = layout_stream(&key.0);
         let mut order: Vec<usize> = (0..TILE_CHIPS).collect();
         for i in (1..TILE_CHIPS).rev() {
-            let j = (rng.next() % (i as u64 + 1)) as usize;
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
             order.swap(i, j);
         }
         let chips: Vec<Chip> = order
             .into_iter()
             .map(|index| Chip {
                 index,
-                dither: (rng.next() >> 40) as f32 / (1u64 << 24) as f32,
+                dither: (rng.next_u64() >> 40) as f32 / (1u64 << 24) as f32,
             })
             .collect();
         let (sync, data) = chips.split_at(SYNC_CHIPS);
@@ -117,25 +118,13 @@ impl Layout {
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014), seeded with the first 8 bytes of a digest of the key.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(key: &[u8; 32]) -> Self {
-        let mut h = Sha256::new();
-        h.update(b"fauxto-watermark-layout-v2\0");
-        h.update(key);
-        let d = h.finalize();
-        SplitMix64(u64::from_le_bytes(d[..8].try_into().unwrap()))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// The layout's SplitMix64 stream: seeded with the first 8 bytes of a digest of the key.
+fn layout_stream(key: &[u8; 32]) -> SplitMix64 {
+    let mut h = Sha256::new();
+    h.update(b"fauxto-watermark-layout-v2\0");
+    h.update(key);
+    let d = h.finalize();
+    SplitMix64::new(u64::from_le_bytes(d[..8].try_into().unwrap()))
 }
 
 #[cfg(test)]

@@ -158,6 +158,12 @@ pub struct VerifyArgs {
     /// Watermark key passphrase.
     #[arg(long, default_value = PUBLIC_WATERMARK_KEY)]
     pub watermark_key: String,
+    /// GAN-image detector file; default: the one that ships with fauxto.
+    #[arg(long)]
+    pub detector: Option<PathBuf>,
+    /// Skip the GAN-image detector (credential and watermark only).
+    #[arg(long, conflicts_with = "detector")]
+    pub no_detector: bool,
     /// Print one JSON object per image.
     #[arg(long)]
     pub json: bool,
@@ -175,6 +181,11 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
         None => None,
     };
     let key = Key::from_passphrase(&args.watermark_key);
+    let detector = if args.no_detector {
+        None
+    } else {
+        Some(super::detector::load_detector(args.detector.as_deref())?)
+    };
     let mut failed = 0;
     for path in &args.images {
         let report = std::fs::read(path)
@@ -187,6 +198,7 @@ pub fn verify(args: &VerifyArgs) -> Result<()> {
                     trust.as_deref(),
                     dataset_root.as_deref(),
                     &key,
+                    detector.as_ref(),
                 )
             });
         match report {

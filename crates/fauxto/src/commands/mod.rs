@@ -5,6 +5,7 @@ pub mod args;
 pub mod bench;
 pub mod credentials;
 pub mod dataset;
+pub mod detector;
 pub mod export_onnx;
 pub mod face_bench;
 pub mod faces;

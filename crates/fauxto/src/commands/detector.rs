@@ -1,0 +1,272 @@
+//! `fauxto detector train|eval` and `fauxto detect`: the GAN-image detector of
+//! `fauxto_trust::detector`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use burn::backend::Autodiff;
+use clap::{Args, Subcommand};
+use fauxto_trust::detector::{
+    at_threshold, average_precision, train, Attack, Examples, GanDetector, TrainOptions,
+};
+use image::imageops::FilterType;
+use serde_json::json;
+
+use crate::backend::Cpu;
+use crate::progress;
+
+mod sources;
+
+use sources::{load_set, Part};
+
+#[derive(Debug, Args)]
+pub struct DetectorArgs {
+    #[command(subcommand)]
+    pub action: DetectorAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DetectorAction {
+    /// Train a detector from scratch (reproducible from its seed) and calibrate its threshold.
+    Train(TrainArgs),
+    /// Average precision, accuracy and false positives of a detector on held-out images,
+    /// clean and after attacks.
+    Eval(EvalArgs),
+}
+
+/// Where the examples come from (shared by train and eval).
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// Real photographs: folders or zips of images (repeatable).
+    #[arg(long, required = true)]
+    pub real: Vec<PathBuf>,
+    /// Generated images: folders or zips of images, or model files (.safetensors) to
+    /// generate from (repeatable).
+    #[arg(long, required = true)]
+    pub fake: Vec<PathBuf>,
+    /// Images generated per model file.
+    #[arg(long, default_value_t = 4000)]
+    pub per_model: u32,
+    /// At most this many real images per source (an even sample by name).
+    #[arg(long)]
+    pub max_real: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// Where to write the detector (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seeds the weights, batches and augmentation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 3000)]
+    pub steps: usize,
+    /// Images per step (half real, half generated).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Side of the training examples in pixels.
+    #[arg(long, default_value_t = 64)]
+    pub size: u32,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// The largest false-positive rate on held-out real images the threshold may have.
+    #[arg(long, default_value_t = 0.005)]
+    pub max_fpr: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+    /// Detector file; default: the one that ships with fauxto.
+    #[arg(long)]
+    pub detector: Option<PathBuf>,
+    /// Which images: `test` (held out from training by name and seed) or `all`.
+    #[arg(long, default_value = "test")]
+    pub part: Part,
+    /// Bring every image to this side first (Lanczos; e.g. 64 to judge real photographs at
+    /// a 64x64 model's size, 128 to judge its images enlarged).
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// Attacks to evaluate after, besides the clean images, e.g. `jpeg75,resize0.5,blur1`.
+    #[arg(long, value_delimiter = ',', default_value = "jpeg75,resize0.5,blur1")]
+    pub attack: Vec<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Images to examine.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Detector file; default: the one that ships with fauxto.
+    #[arg(long)]
+    pub detector: Option<PathBuf>,
+    /// Print one JSON line per image.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The detector named, or the shipped one.
+pub fn load_detector(path: Option<&Path>) -> Result<GanDetector<Cpu>> {
+    let device = Default::default();
+    Ok(match path {
+        Some(p) => GanDetector::load(p, &device)?,
+        None => GanDetector::embedded(&device),
+    })
+}
+
+pub fn run(args: &DetectorArgs) -> Result<()> {
+    match &args.action {
+        DetectorAction::Train(a) => run_train(a),
+        DetectorAction::Eval(a) => run_eval(a),
+    }
+}
+
+fn run_train(args: &TrainArgs) -> Result<()> {
+    if args.batch < 2 || args.steps == 0 {
+        bail!("--batch must be at least 2 and --steps at least 1");
+    }
+    let training = load_set(&args.set, Part::Train, false)?;
+    let calibration = load_set(&args.set, Part::Calibration, false)?;
+    eprintln!(
+        "training on {} real and {} generated images; calibrating on {} and {}",
+        training.real.len(),
+        training.generated.len(),
+        calibration.real.len(),
+        calibration.generated.len()
+    );
+    let options = TrainOptions {
+        seed: args.seed,
+        steps: args.steps,
+        batch: args.batch,
+        size: args.size,
+        learning_rate: args.lr,
+        max_false_positive_rate: args.max_fpr,
+        ..TrainOptions::default()
+    };
+    let bar = progress::bar(args.steps as u64, "training", false);
+    let mut mean_loss = None::<f32>;
+    let device = Default::default();
+    let (mut detector, validation) = train::<Autodiff<Cpu>>(
+        &training,
+        &calibration,
+        &options,
+        &device,
+        &mut |step, loss| {
+            let m = mean_loss.map_or(loss, |m| 0.98 * m + 0.02 * loss);
+            mean_loss = Some(m);
+            bar.set_position(step as u64 + 1);
+            bar.set_message(format!("loss {m:.3}"));
+            // Without a terminal (a background run's log), a line every 250 steps.
+            if bar.is_hidden() && (step + 1) % 250 == 0 {
+                eprintln!("step {}/{}: loss {m:.4}", step + 1, args.steps);
+            }
+        },
+    );
+    bar.finish();
+    detector.about = json!({
+        "trained_on": {
+            "real": args.set.real, "fake": args.set.fake, "per_model": args.set.per_model,
+            "real_images": training.real.len(), "generated_images": training.generated.len(),
+        },
+        "options": options,
+        "calibration": validation,
+    })
+    .to_string();
+    std::fs::write(&args.out, detector.to_bytes())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!(
+        "held out: AP {:.4}; threshold {:.4}: accuracy {:.2}%, false positives {:.2}%, fakes caught {:.2}%",
+        validation.average_precision,
+        validation.calibrated.threshold,
+        100.0 * validation.calibrated.accuracy,
+        100.0 * validation.calibrated.false_positive_rate,
+        100.0 * validation.calibrated.true_positive_rate
+    );
+    println!("{}", args.out.display());
+    Ok(())
+}
+
+fn run_eval(args: &EvalArgs) -> Result<()> {
+    let detector = load_detector(args.detector.as_deref())?;
+    let attacks: Vec<Attack> = args
+        .attack
+        .iter()
+        .filter(|a| !a.is_empty())
+        .map(|a| Attack::parse(a).map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
+    let mut set = load_set(&args.set, args.part, args.json)?;
+    if let Some(side) = args.size {
+        // A centred square, then the size (as the dataset tool prepares training images).
+        let fit = |img: &mut image::RgbImage| {
+            let (w, h) = img.dimensions();
+            let s = w.min(h);
+            if (w, h) != (side, side) {
+                let square = image::imageops::crop_imm(img, (w - s) / 2, (h - s) / 2, s, s);
+                *img = image::imageops::resize(&*square, side, side, FilterType::Lanczos3);
+            }
+        };
+        set.real.iter_mut().for_each(fit);
+        set.generated.iter_mut().for_each(fit);
+    }
+    let mut rows = Vec::new();
+    for attack in std::iter::once(None).chain(attacks.into_iter().map(Some)) {
+        let attacked = match attack {
+            None => set.clone(),
+            Some(a) => Examples {
+                real: set.real.iter().map(|i| a.apply(i)).collect(),
+                generated: set.generated.iter().map(|i| a.apply(i)).collect(),
+            },
+        };
+        let started = std::time::Instant::now();
+        let scored = detector.score(&attacked);
+        let per_second = scored.len() as f64 / started.elapsed().as_secs_f64();
+        let at = at_threshold(&scored, detector.threshold);
+        let ap = average_precision(&scored).unwrap_or(f64::NAN);
+        let name = attack.map_or("none".to_string(), Attack::name);
+        if !args.json {
+            println!(
+                "{name:>10}: AP {ap:.4}  accuracy {:.2}%  false positives {:.2}%  fakes caught {:.2}%  ({per_second:.0} images/s)",
+                100.0 * at.accuracy,
+                100.0 * at.false_positive_rate,
+                100.0 * at.true_positive_rate
+            );
+        }
+        rows.push(json!({
+            "attack": name, "average_precision": ap, "at_threshold": at,
+            "images_per_second": per_second,
+        }));
+    }
+    if args.json {
+        let out = json!({
+            "real": set.real.len(), "generated": set.generated.len(),
+            "threshold": detector.threshold, "results": rows,
+        });
+        println!("{out}");
+    }
+    Ok(())
+}
+
+pub fn run_detect(args: &DetectArgs) -> Result<()> {
+    let detector = load_detector(args.detector.as_deref())?;
+    for path in &args.images {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let img = fauxto_app::images::decode_image(&bytes)
+            .with_context(|| format!("{}", path.display()))?
+            .to_rgb8();
+        let verdict = detector.judge(&img);
+        if args.json {
+            println!("{}", json!({"file": path, "detector": verdict}));
+        } else {
+            println!("{}: {verdict}", path.display());
+        }
+    }
+    Ok(())
+}
