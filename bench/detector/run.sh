@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 DET=()
 if [ "${TRAIN:-0}" = 1 ]; then
   "$FAUXTO" detector train --real "$UTK" --fake "$DEMO" --per-model "$PER_MODEL" \
-    --steps 4000 --seed 0 --out "$OUT/detector.safetensors"
+    --steps 3000 --seed 0 --out "$OUT/detector.safetensors"
   DET=(--detector "$OUT/detector.safetensors")
 elif [ -n "${DETECTOR:-}" ]; then
   DET=(--detector "$DETECTOR")

@@ -4,7 +4,8 @@
 //! probability 0.5 (Gaussian, σ uniform in 0–3) and JPEG-compressed with probability 0.5
 //! (quality uniform in 30–100), whatever its class, so that the network learns what a
 //! generator leaves behind rather than what a camera pipeline does not. Two additions suit
-//! faces on the web: a batch is sometimes shrunk (to 0.5–1x, kept at that size), and
+//! faces on the web: a batch is sometimes resized (by 0.5–2x, log-uniform; shrunk images
+//! are kept at their new size, enlarged ones cropped back to the training size), and
 //! generated images are sometimes saved once as JPEG at a camera's quality (80–98) first,
 //! since the real photographs of a training set come as JPEG — without that, "never
 //! JPEG-compressed" alone would tell the classes apart.
@@ -109,9 +110,10 @@ pub struct Augmentation {
     pub jpeg_min_quality: u8,
     /// Probability that a generated image is first saved as JPEG at a camera's quality.
     pub camera_jpeg_p: f32,
-    /// Probability that a batch is shrunk, and the smallest factor.
-    pub shrink_p: f32,
-    pub shrink_min: f32,
+    /// Probability that a batch is resized, and the largest factor either way (a batch is
+    /// resized by a factor from `1 / rescale_max` to `rescale_max`, log-uniform).
+    pub rescale_p: f32,
+    pub rescale_max: f32,
 }
 
 impl Default for Augmentation {
@@ -122,8 +124,8 @@ impl Default for Augmentation {
             jpeg_p: 0.5,
             jpeg_min_quality: 30,
             camera_jpeg_p: 0.5,
-            shrink_p: 0.25,
-            shrink_min: 0.5,
+            rescale_p: 0.4,
+            rescale_max: 2.0,
         }
     }
 }
@@ -137,24 +139,33 @@ impl Augmentation {
             jpeg_p: 0.0,
             jpeg_min_quality: 100,
             camera_jpeg_p: 0.0,
-            shrink_p: 0.0,
-            shrink_min: 1.0,
+            rescale_p: 0.0,
+            rescale_max: 1.0,
         }
     }
 
-    /// The side a batch is brought to: `size`, or with probability `shrink_p` a random
-    /// fraction of it down to `shrink_min`.
-    pub fn batch_size(&self, size: u32, rng: &mut SplitMix64) -> u32 {
-        if rng.chance(self.shrink_p) {
-            ((size as f32 * rng.uniform(self.shrink_min, 1.0)).round() as u32).max(8)
+    /// The factor a batch is resized by: 1, or with probability `rescale_p` a log-uniform
+    /// draw between `1 / rescale_max` and `rescale_max`.
+    pub fn batch_scale(&self, rng: &mut SplitMix64) -> f32 {
+        if rng.chance(self.rescale_p) {
+            let span = self.rescale_max.max(1.0).ln();
+            rng.uniform(-span, span).exp()
         } else {
-            size
+            1.0
         }
     }
 
     /// Degrades one example, already at its training size, drawing from `rng`: a horizontal
-    /// flip half the time, then the camera JPEG (generated images only), blur, and JPEG.
-    pub fn apply(&self, img: RgbImage, generated: bool, rng: &mut SplitMix64) -> RgbImage {
+    /// flip half the time, the camera JPEG (generated images only), the batch's resize by
+    /// `scale`, blur, JPEG, and for an enlarged image a random crop back to its first size.
+    pub fn apply(
+        &self,
+        img: RgbImage,
+        generated: bool,
+        scale: f32,
+        rng: &mut SplitMix64,
+    ) -> RgbImage {
+        let (w, h) = img.dimensions();
         let mut img = if rng.chance(0.5) {
             imageops::flip_horizontal(&img)
         } else {
@@ -163,12 +174,21 @@ impl Augmentation {
         if generated && rng.chance(self.camera_jpeg_p) {
             img = jpeg(&img, 80 + rng.below(19) as u8);
         }
+        if scale != 1.0 {
+            img = resize(&img, scale);
+        }
         if rng.chance(self.blur_p) {
             img = blur(&img, rng.uniform(0.0, self.blur_max_sigma));
         }
         if rng.chance(self.jpeg_p) {
             let span = 101 - self.jpeg_min_quality as usize;
             img = jpeg(&img, self.jpeg_min_quality + rng.below(span) as u8);
+        }
+        let (bw, bh) = img.dimensions();
+        if bw > w || bh > h {
+            let x = rng.below((bw.saturating_sub(w) + 1) as usize) as u32;
+            let y = rng.below((bh.saturating_sub(h) + 1) as usize) as u32;
+            img = imageops::crop_imm(&img, x, y, w.min(bw), h.min(bh)).to_image();
         }
         img
     }
@@ -221,15 +241,30 @@ mod tests {
     fn augmentation_is_reproducible_and_none_changes_nothing() {
         let img = noisy(32, 32);
         let aug = Augmentation::default();
-        let a = aug.apply(img.clone(), true, &mut SplitMix64::keyed(1, &[5]));
-        let b = aug.apply(img.clone(), true, &mut SplitMix64::keyed(1, &[5]));
+        let a = aug.apply(img.clone(), true, 1.0, &mut SplitMix64::keyed(1, &[5]));
+        let b = aug.apply(img.clone(), true, 1.0, &mut SplitMix64::keyed(1, &[5]));
         assert_eq!(a, b);
+        // Shrunk images keep their new size; enlarged ones are cropped back.
+        let mut rng = SplitMix64::new(4);
+        assert_eq!(
+            aug.apply(img.clone(), false, 0.5, &mut rng).dimensions(),
+            (16, 16)
+        );
+        assert_eq!(
+            aug.apply(img.clone(), false, 1.7, &mut rng).dimensions(),
+            (32, 32)
+        );
+        let scales: Vec<f32> = (0..2000).map(|_| aug.batch_scale(&mut rng)).collect();
+        assert!(scales.iter().all(|&f| (0.5..=2.0).contains(&f)));
+        let resized = scales.iter().filter(|&&f| f != 1.0).count();
+        assert!((700..900).contains(&resized), "{resized}");
+        let enlarged = scales.iter().filter(|&&f| f > 1.0).count();
+        assert!((enlarged as f64 / resized as f64 - 0.5).abs() < 0.06);
         let none = Augmentation::none();
-        let mut rng = SplitMix64::new(9);
         for _ in 0..20 {
-            let out = none.apply(img.clone(), true, &mut rng);
+            let out = none.apply(img.clone(), true, 1.0, &mut rng);
             assert!(out == img || out == imageops::flip_horizontal(&img));
-            assert_eq!(none.batch_size(64, &mut rng), 64);
+            assert_eq!(none.batch_scale(&mut rng), 1.0);
         }
     }
 }

@@ -100,9 +100,9 @@ impl<B: Backend> GanDetector<B> {
             .and_then(|m| m.get(CARD_KEY))
             .and_then(|c| serde_json::from_str(c).ok())
             .ok_or_else(|| DetectorError::Format(format!("its metadata lacks {CARD_KEY}")))?;
-        if card.version != 1 || !card.threshold.is_finite() {
+        if card.version != VERSION || !card.threshold.is_finite() {
             return Err(DetectorError::Format(format!(
-                "version {} with threshold {} (this fauxto reads version 1)",
+                "version {} with threshold {} (this fauxto reads version {VERSION})",
                 card.version, card.threshold
             )));
         }
@@ -117,7 +117,7 @@ impl<B: Backend> GanDetector<B> {
     pub fn to_bytes(&self) -> Vec<u8> {
         // One metadata entry, so that the file's bytes do not depend on a map's order.
         let card = Card {
-            version: 1,
+            version: VERSION,
             threshold: self.threshold,
             about: self.about.clone(),
         };
@@ -165,6 +165,9 @@ impl<B: Backend> GanDetector<B> {
         train::scored(self, examples)
     }
 }
+
+/// The network's version: 2 is `network`'s four stride-2 convolutions.
+const VERSION: u32 = 2;
 
 /// The metadata entry of a detector file: a JSON [`Card`].
 const CARD_KEY: &str = "fauxto-gan-detector";

@@ -125,9 +125,9 @@ fn training_batch(
     half: usize,
 ) -> (Vec<RgbImage>, Vec<f32>) {
     let mut batch_rng = SplitMix64::keyed(options.seed, &[step as u64]);
-    let side = options
-        .augmentation
-        .batch_size(options.size, &mut batch_rng);
+    let scale = options.augmentation.batch_scale(&mut batch_rng);
+    // Shrunk batches keep their size; enlarged ones are cropped back to the training size.
+    let side = ((options.size as f32 * scale.min(1.0)).round() as u32).max(8);
     (0..2 * half)
         .into_par_iter()
         .map(|i| {
@@ -135,7 +135,7 @@ fn training_batch(
             let generated = i % 2 == 1;
             let pool = if generated { &set.generated } else { &set.real };
             let img = fit(&pool[rng.below(pool.len())], options.size, &mut rng);
-            let img = options.augmentation.apply(img, generated, &mut rng);
+            let img = options.augmentation.apply(img, generated, scale, &mut rng);
             let sign = if generated { 1.0 } else { -1.0 };
             (resize_to(&img, side, side), sign)
         })
