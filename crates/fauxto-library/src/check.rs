@@ -34,7 +34,15 @@ impl CheckReport {
 
 impl Library {
     /// Compares the catalogue with the image store.
+    ///
+    /// Safe to run beside workers: a range only moves forward (claimed → catalogued → done),
+    /// its images are stored while it is claimed and its faces catalogued before it is done,
+    /// so the store is listed first, the held ranges read next and the faces last. An image
+    /// that still looks orphaned was either swept by its worker since the listing (gone from
+    /// a second listing) or is a true orphan.
     pub async fn check(&self) -> Result<CheckReport> {
+        let stored: BTreeSet<String> = self.images.list().await?.into_iter().collect();
+        let held = self.held_prefixes().await?;
         let rows = sqlx::query("SELECT model_sha256, truncation, seed, sizes FROM faces")
             .fetch_all(&self.db.pool)
             .await?;
@@ -48,13 +56,15 @@ impl Library {
                 named.insert(ImageStore::key(&sha, truncation, seed, size));
             }
         }
-        let stored: BTreeSet<String> = self.images.list().await?.into_iter().collect();
-        let held = self.held_prefixes().await?;
-        let (pending, orphans): (Vec<String>, Vec<String>) =
+        let (pending, mut orphans): (Vec<String>, Vec<String>) =
             stored.difference(&named).cloned().partition(|key| {
                 key.rsplit_once('/')
                     .is_some_and(|(dir, _)| held.contains(dir))
             });
+        if !orphans.is_empty() {
+            let still_there: BTreeSet<String> = self.images.list().await?.into_iter().collect();
+            orphans.retain(|key| still_there.contains(key));
+        }
         let unfinished: i64 =
             sqlx::query("SELECT COUNT(*) FROM ranges WHERE state NOT IN ('done', 'cancelled')")
                 .fetch_one(&self.db.pool)
