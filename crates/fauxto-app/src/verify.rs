@@ -95,8 +95,8 @@ impl VerifyReport {
             if let Some(s) = &c.signer {
                 out += &format!("  signed by: {s}\n");
             }
-            if let Some(t) = &c.digital_source_type {
-                out += &format!("  source: {}\n", t.rsplit('/').next().unwrap_or(t));
+            if let Some(t) = self.source_type() {
+                out += &format!("  source: {t}\n");
             }
             if let Some(p) = &c.parent_manifest {
                 out += &format!("  derived from: a signed original (its manifest {p})\n");
@@ -151,6 +151,12 @@ impl VerifyReport {
         out
     }
 
+    /// The credential's IPTC digital source type without its vocabulary prefix.
+    fn source_type(&self) -> Option<&str> {
+        let t = self.credential.digital_source_type.as_deref()?;
+        Some(t.rsplit('/').next().unwrap_or(t))
+    }
+
     /// The three signals in one line, e.g. "no credential, no watermark, detector:
     /// probably generated (0.97)".
     pub fn summary(&self) -> String {
@@ -160,11 +166,7 @@ impl VerifyReport {
         } else if c.tampered {
             "a TAMPERED credential".to_string()
         } else {
-            match c
-                .digital_source_type
-                .as_deref()
-                .map(|t| t.rsplit('/').next().unwrap_or(t))
-            {
+            match self.source_type() {
                 Some("trainedAlgorithmicMedia") => "a credential saying AI-generated".to_string(),
                 Some("compositeWithTrainedAlgorithmicMedia") => {
                     "a credential saying partly AI-generated".to_string()

@@ -93,6 +93,15 @@ pub fn resize_to(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     imageops::resize(img, w, h, FilterType::Lanczos3)
 }
 
+/// The centred square of `img`, resized to `side` x `side` (Lanczos), as the dataset tool
+/// brings a photograph to a model's size.
+pub fn centred_square(img: &RgbImage, side: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let s = w.min(h);
+    let square = imageops::crop_imm(img, (w - s) / 2, (h - s) / 2, s, s).to_image();
+    resize_to(&square, side, side)
+}
+
 /// Gaussian blur (nothing for σ below a hundredth of a pixel).
 pub fn blur(img: &RgbImage, sigma: f32) -> RgbImage {
     if sigma < 0.01 {

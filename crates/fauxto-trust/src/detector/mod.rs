@@ -25,7 +25,7 @@ use burn::tensor::backend::Backend;
 use image::RgbImage;
 use serde::Serialize;
 
-pub use augment::{Attack, Augmentation};
+pub use augment::{centred_square, Attack, Augmentation};
 pub use input::INPUT_CHANNELS;
 pub use network::DetectorNet;
 pub use score::{at_threshold, average_precision, calibrate, AtThreshold, Scored};
@@ -160,9 +160,17 @@ impl<B: Backend> GanDetector<B> {
         }
     }
 
-    /// The held-out images scored.
+    /// The probabilities the detector gives `examples`' images, labelled.
     pub fn score(&self, examples: &Examples) -> Vec<Scored> {
-        train::scored(self, examples)
+        let (images, labels): (Vec<&RgbImage>, Vec<bool>) = examples.labelled().unzip();
+        self.probabilities(&images)
+            .into_iter()
+            .zip(labels)
+            .map(|(probability, generated)| Scored {
+                probability,
+                generated,
+            })
+            .collect()
     }
 }
 

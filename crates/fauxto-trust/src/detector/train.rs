@@ -11,10 +11,10 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::augment::{resize_to, Augmentation};
+use super::augment::{centred_square, resize_to, Augmentation};
 use super::input::batch;
 use super::network::DetectorNet;
-use super::score::{average_precision, calibrate, AtThreshold, Scored};
+use super::score::{average_precision, calibrate, AtThreshold};
 use super::GanDetector;
 use crate::rng::SplitMix64;
 
@@ -154,23 +154,5 @@ fn fit(img: &RgbImage, size: u32, rng: &mut SplitMix64) -> RgbImage {
         let y = top + rng.below((side - size + 1) as usize) as u32;
         return image::imageops::crop_imm(img, x, y, size, size).to_image();
     }
-    let square = image::imageops::crop_imm(img, left, top, side, side).to_image();
-    resize_to(&square, size, size)
-}
-
-/// The probabilities the detector gives `examples`' images, labelled.
-pub(super) fn scored<B: burn::tensor::backend::Backend>(
-    detector: &GanDetector<B>,
-    examples: &Examples,
-) -> Vec<Scored> {
-    let (images, labels): (Vec<&RgbImage>, Vec<bool>) = examples.labelled().unzip();
-    detector
-        .probabilities(&images)
-        .into_iter()
-        .zip(labels)
-        .map(|(probability, generated)| Scored {
-            probability,
-            generated,
-        })
-        .collect()
+    centred_square(img, size)
 }

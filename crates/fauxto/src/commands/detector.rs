@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use clap::{Args, Subcommand};
 use fauxto_trust::detector::{
-    at_threshold, average_precision, train, Attack, Examples, GanDetector, TrainOptions,
+    at_threshold, average_precision, centred_square, train, Attack, Examples, GanDetector,
+    TrainOptions,
 };
-use image::imageops::FilterType;
 use serde_json::json;
 
 use crate::backend::Cpu;
@@ -203,17 +203,10 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let mut set = load_set(&args.set, args.part, args.json)?;
     if let Some(side) = args.size {
-        // A centred square, then the size (as the dataset tool prepares training images).
-        let fit = |img: &mut image::RgbImage| {
-            let (w, h) = img.dimensions();
-            let s = w.min(h);
-            if (w, h) != (side, side) {
-                let square = image::imageops::crop_imm(img, (w - s) / 2, (h - s) / 2, s, s);
-                *img = image::imageops::resize(&*square, side, side, FilterType::Lanczos3);
-            }
-        };
-        set.real.iter_mut().for_each(fit);
-        set.generated.iter_mut().for_each(fit);
+        // As the dataset tool prepares training images.
+        for img in set.real.iter_mut().chain(set.generated.iter_mut()) {
+            *img = centred_square(img, side);
+        }
     }
     let mut rows = Vec::new();
     for attack in std::iter::once(None).chain(attacks.into_iter().map(Some)) {
