@@ -335,6 +335,7 @@ async fn a_designer_filters_opens_downloads_searches_and_verifies() {
         report.contains(v["watermark"].as_str().unwrap()),
         "{report}"
     );
+    assert!(report.contains("probably generated"), "{report}");
     screenshot(&c, "verify").await;
 
     // With an admin key: generate on demand, then a job that adds faces, watched to the end.
