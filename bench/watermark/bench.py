@@ -47,7 +47,7 @@ import zipfile
 from importlib import metadata
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 PAYLOAD_BITS = 48
 FAUXTO = "fauxto"
@@ -95,6 +95,66 @@ def crop_centre_resize(img):
     return crop_centre(img).resize(img.size, Image.BICUBIC)
 
 
+def resized_kept(factor, resample):
+    def transform(img):
+        w, h = img.size
+        return img.resize((max(1, round(w * factor)), max(1, round(h * factor))), resample)
+    return transform
+
+
+def gain(a):
+    return lambda img: ImageEnhance.Brightness(img).enhance(a)
+
+
+def contrast(a):
+    return lambda img: ImageEnhance.Contrast(img).enhance(a)
+
+
+def gamma(g):
+    table = [min(255, round(255 * (v / 255) ** g)) for v in range(256)] * 3
+    return lambda img: img.point(table)
+
+
+def rotate(degrees, crop):
+    """Bicubic rotation about the centre at the same size (black corners), or cut to the
+    largest centred square inside the rotated image (what a straighten tool keeps)."""
+    def transform(img):
+        out = img.rotate(degrees, resample=Image.BICUBIC)
+        if not crop:
+            return out
+        t = math.radians(abs(degrees))
+        side = int(min(img.size) / (math.cos(t) + math.sin(t))) - 2
+        left, top = (img.size[0] - side) // 2, (img.size[1] - side) // 2
+        return out.crop((left, top, left + side, top + side))
+    return transform
+
+
+def then_crop_jpeg75(transform):
+    def write(img, path):
+        crop_corner(transform(img)).save(path, "JPEG", quality=75, subsampling="4:2:0")
+    return write
+
+
+FILTERS = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "lanczos": Image.LANCZOS,
+           "box": Image.BOX, "nearest": Image.NEAREST}
+
+# Edits the detector undoes by search: resizes kept at the new size, tone curves, small
+# rotations; each also followed by a 10% corner crop and JPEG 75.
+EDITS = {}
+for _f in (0.5, 0.71, 0.85, 1.3, 2.0):
+    EDITS[f"keep{_f}-bicubic"] = (resized_kept(_f, Image.BICUBIC), f"resized {_f}x (bicubic), kept")
+for _f in (0.5, 0.71):
+    for _name in ("bilinear", "lanczos", "box", "nearest"):
+        EDITS[f"keep{_f}-{_name}"] = (resized_kept(_f, FILTERS[_name]), f"resized {_f}x ({_name}), kept")
+for _a in (1.2, 0.8):
+    EDITS[f"brightness{_a}"] = (gain(_a), f"brightness x{_a}")
+    EDITS[f"contrast{_a}"] = (contrast(_a), f"contrast x{_a}")
+for _g in (0.8, 1.25):
+    EDITS[f"gamma{_g}"] = (gamma(_g), f"gamma {_g}")
+for _d, _crop in ((1, False), (-2, False), (2, True)):
+    EDITS[f"rotate{_d}{'-crop' if _crop else ''}"] = (
+        rotate(_d, _crop), f"rotated {_d} degrees" + (", cut to the inner square" if _crop else ", black corners"))
+
 # name -> (writer(img, path), or None for the marked file itself; file extension; description)
 ATTACKS = {
     "none": (None, ".png", "no attack"),
@@ -106,6 +166,9 @@ ATTACKS = {
     "crop10-corner": (png(crop_corner), ".png", "keep the top-left 90% x 90%, no resize"),
     "crop10-centre-resize": (png(crop_centre_resize), ".png", "central 90% x 90%, bicubic back to full size"),
 }
+for _name, (_fn, _desc) in EDITS.items():
+    ATTACKS[_name] = (png(_fn), ".png", _desc)
+    ATTACKS[_name + "+crop+jpeg75"] = (then_crop_jpeg75(_fn), ".jpg", _desc + ", then a 10% corner crop and JPEG 75")
 
 
 # ---------------------------------------------------------------- images and payloads
@@ -136,13 +199,17 @@ def stem(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def extract_as_png(zip_path, names, out_dir):
+def extract_as_png(zip_path, names, out_dir, size=None):
+    """The named images as PNG files, bicubic-resized to size x size when size is given."""
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     with zipfile.ZipFile(zip_path) as zf:
         for name in names:
             path = os.path.join(out_dir, stem(name) + ".png")
-            Image.open(io.BytesIO(zf.read(name))).convert("RGB").save(path, "PNG", compress_level=1)
+            img = Image.open(io.BytesIO(zf.read(name))).convert("RGB")
+            if size:
+                img = img.resize((size, size), Image.BICUBIC)
+            img.save(path, "PNG", compress_level=1)
             paths.append(path)
     return paths
 
@@ -258,7 +325,7 @@ def fauxto_outcome(rec, payload):
     exact = bool(rec["found"]) and reported == payload
     correct = bits_correct(decoded, payload) if decoded is not None else None
     return {"bits_correct": correct, "exact": exact, "found": bool(rec["found"]),
-            "score": rec.get("score"), "decoded": rec.get("decoded"), "payload": rec.get("payload")}
+            "score": rec.get("score"), "z": rec.get("z"), "decoded": rec.get("decoded"), "payload": rec.get("payload")}
 
 
 # ---------------------------------------------------------------- imwatermark
@@ -442,6 +509,7 @@ def unmarked_fauxto(args, paths, targets):
             "score_p99": float(np.percentile(scores, 99)) if scores.size else None,
             "score_mean": float(scores.mean()) if scores.size else None,
             "scores": scores.tolist(),
+            "z_max": max((float(r["z"]) for r in recs if r.get("z") is not None), default=None),
             "random_target": agreement_stats(correct, args.match_errors),
             "detect_s_per_image": wall / len(paths) if paths else None}
 
@@ -563,7 +631,8 @@ def print_report(args, images, methods, summary, sets, set_desc, timing, unmarke
         bound = "rule of three" if u["found"] == 0 else "one-sided Clopper-Pearson"
         print(f"- fauxto: found {u['found']}/{u['n']}, FPR {u['fpr']:.2e}, 95% upper bound "
               f"{u['fpr_upper95']:.2e} ({bound}); score max {u['score_max']:.3f}, "
-              f"99.9th pct {u['score_p999']:.3f}, 99th pct {u['score_p99']:.3f}, mean {u['score_mean']:.3f}")
+              f"99.9th pct {u['score_p999']:.3f}, 99th pct {u['score_p99']:.3f}, mean {u['score_mean']:.3f}"
+              + (f"; z max {u['z_max']:.2f}" if u.get("z_max") is not None else ""))
         marked_scores = unmarked.get("fauxto_marked_scores")
         if marked_scores:
             print(f"  (marked, no attack: score min {marked_scores['min']:.3f}, median {marked_scores['median']:.3f})")
@@ -600,7 +669,7 @@ def versions(args, methods):
 def load_images(args, work):
     names = utkface_names(args.zip)
     faces, unmarked = select_utkface(names, args.n_faces, args.n_unmarked)
-    face_paths = extract_as_png(args.zip, faces, os.path.join(work, "orig", "faces"))
+    face_paths = extract_as_png(args.zip, faces, os.path.join(work, "orig", "faces"), args.face_size)
     gen_paths = []
     if args.generated:
         found = sorted(os.path.join(args.generated, f) for f in os.listdir(args.generated)
@@ -613,7 +682,8 @@ def load_images(args, work):
         images.append({"id": stem(path), "set": set_name, "orig": path, "size": [w, h], "payload": p})
     if len({im["id"] for im in images}) != len(images):
         raise SystemExit("image names are not unique across the sets")
-    unmarked_paths = extract_as_png(args.zip, unmarked, os.path.join(work, "unmarked")) if unmarked else []
+    unmarked_paths = (extract_as_png(args.zip, unmarked, os.path.join(work, "unmarked"), args.face_size)
+                      if unmarked else [])
     return images, unmarked_paths
 
 
@@ -656,6 +726,9 @@ def parse_args(argv=None):
     ap.add_argument("--zip", default="../shared/data/utkface-128.zip", help="UTKFace zip (JPEG files)")
     ap.add_argument("--generated", help="folder of generated PNGs (fauxto generate --out); none: no generated set")
     ap.add_argument("--n-faces", type=int, default=150, help="marked UTKFace images (every k-th by name)")
+    ap.add_argument("--face-size", type=int,
+                    help="resize the UTKFace images (marked and unmarked) to this square size first, bicubic "
+                         "(default: their own 128x128)")
     ap.add_argument("--n-generated", type=int, default=50, help="at most this many generated images")
     ap.add_argument("--n-unmarked", type=int, default=5000, help="unmarked UTKFace images for false positives (0: skip)")
     ap.add_argument("--fauxto", default="target/release/fauxto", help="fauxto binary")

@@ -25,6 +25,7 @@ pub struct VerifyReport {
     pub watermark_payload: Option<MarkPayload>,
     /// Whether the watermark's model tag fits the model the credential names.
     pub watermark_matches_credential: Option<bool>,
+    /// The watermark detector's z-score (see `fauxto_trust::watermark::Detection::z`).
     pub watermark_score: f32,
     /// Whether the credential's training data is the given dataset.
     pub dataset_match: Option<bool>,
@@ -72,7 +73,7 @@ pub fn verify_image<B: Backend>(
         watermark: found.payload.map(|p| p.to_hex()),
         watermark_payload: decoded,
         watermark_matches_credential: decoded.zip(named_model).map(|(d, m)| d.matches_model(m)),
-        watermark_score: found.score,
+        watermark_score: found.z,
         credential,
         detector: detector.map(|d| d.judge(&rgb)),
     })

@@ -43,8 +43,8 @@ fn main() {
             row.0 += d.found as usize;
             row.1 += (d.payload == Some(payload)) as usize;
             row.2 += 1.0 - ((d.decoded.value() ^ payload.value()).count_ones() as f64 / 48.0);
-            row.3 += d.score;
-            row.4 = row.4.min(d.score);
+            row.3 += d.z;
+            row.4 = row.4.min(d.z);
         }
     }
     println!(
@@ -81,7 +81,7 @@ fn main() {
     for face in &unmarked {
         let d = detect(face, &key);
         found += d.found as usize;
-        z.push(d.score);
+        z.push(d.z);
     }
     z.sort_by(|a, b| a.total_cmp(b));
     println!(

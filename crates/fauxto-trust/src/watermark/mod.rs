@@ -8,9 +8,10 @@
 //! pattern, 140 the payload and its CRC-16 under a rate-1/2 convolutional code. Chip means
 //! are low spatial frequencies, which JPEG and resizing keep; every copy of a chip is
 //! quantized on its own, so copies a crop removes take nothing from the rest. The detector
-//! reads chip means as phasors, sums the copies, finds the tile's shift, sub-chip phase and
-//! scale by exhaustive search, and accepts a mark only with a high synchronisation z-score
-//! and a valid CRC.
+//! reads chip means as phasors, sums the copies, finds the lattice's pitch, angle and offset
+//! (resizes kept at their new size, rotations) and the tile's shift by search, undoes tone
+//! curves (brightness, contrast, gamma), and accepts a mark only with a high synchronisation
+//! score and a valid CRC.
 //!
 //! ```
 //! use fauxto_trust::watermark::{detect, embed, Key, Payload, DEFAULT_PSNR};
@@ -25,14 +26,20 @@ mod code;
 mod detect;
 mod embed;
 mod grid;
+mod lattice;
 mod layout;
 mod luma;
 mod qim;
+mod sample;
+mod search;
+mod sync;
+mod tone;
 
-pub use detect::{detect, Detection, SCALES, Z_THRESHOLD};
+pub use detect::{detect, Detection, SYNC_THRESHOLD, Z_THRESHOLD};
 pub use embed::{embed, embed_as, readable, Marked, TooSmall, DEFAULT_PSNR};
 pub use layout::{Key, PAYLOAD_BITS};
 pub use luma::psnr;
+pub use tone::Tone;
 
 /// How a payload's 48 bits are to be read. The format is carried by the CRC (its final XOR),
 /// so a detector reads marks of every format in one search and says which it found; what

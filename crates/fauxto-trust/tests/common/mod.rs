@@ -93,3 +93,131 @@ pub const ATTACKS: [Attack; 10] = [
     ("crop10+jpeg75", |i| jpeg(&crop(i, 0.9, true), 75)),
     ("brighter5+jpeg75", |i| jpeg(&brighten(i, 5), 75)),
 ];
+
+/// Resized by `factor` with `filter` and kept at the new size.
+pub fn resized(img: &RgbImage, factor: f32, filter: FilterType) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let size = |s: u32| ((s as f32 * factor).round() as u32).max(1);
+    imageops::resize(img, size(w), size(h), filter)
+}
+
+/// A 10% crop at the top-left corner.
+pub fn crop_corner(img: &RgbImage) -> RgbImage {
+    crop(img, 0.9, false)
+}
+
+/// A tone change of every channel: `f` maps 0..=1 to 0..=1.
+pub fn tone(img: &RgbImage, f: impl Fn(f32) -> f32) -> RgbImage {
+    let table: Vec<u8> = (0..256)
+        .map(|v| (f(v as f32 / 255.0) * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let mut out = img.clone();
+    for v in out.iter_mut() {
+        *v = table[*v as usize];
+    }
+    out
+}
+
+/// Brightness gain `a`.
+pub fn gain(img: &RgbImage, a: f32) -> RgbImage {
+    tone(img, |v| v * a)
+}
+
+/// Contrast `a` about mid-grey.
+pub fn contrast(img: &RgbImage, a: f32) -> RgbImage {
+    tone(img, |v| (v - 0.5) * a + 0.5)
+}
+
+/// Gamma `g`.
+pub fn gamma(img: &RgbImage, g: f32) -> RgbImage {
+    tone(img, |v| v.powf(g))
+}
+
+/// Rotated by `degrees` about the centre (bilinear), at the same size: the corners the
+/// rotation uncovers are black, or, with `crop`, cut away (the largest centred square
+/// inside the rotated image, which is what an editor's straighten tool keeps).
+pub fn rotated(img: &RgbImage, degrees: f32, crop: bool) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let mut out = RgbImage::new(w, h);
+    for y in 0..h {
+        for x in 0..w {
+            // Where this output pixel's centre comes from.
+            let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+            let sx = c * dx + s * dy + cx - 0.5;
+            let sy = -s * dx + c * dy + cy - 0.5;
+            if sx < -0.5 || sy < -0.5 || sx > w as f32 - 0.5 || sy > h as f32 - 0.5 {
+                continue;
+            }
+            let (x0, y0) = (sx.floor().max(0.0), sy.floor().max(0.0));
+            let (fx, fy) = ((sx - x0).clamp(0.0, 1.0), (sy - y0).clamp(0.0, 1.0));
+            let (x0, y0) = (x0 as u32, y0 as u32);
+            let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+            let px = |xx: u32, yy: u32, k: usize| img.get_pixel(xx, yy)[k] as f32;
+            let mut v = [0u8; 3];
+            for (k, out) in v.iter_mut().enumerate() {
+                let top = px(x0, y0, k) * (1.0 - fx) + px(x1, y0, k) * fx;
+                let bottom = px(x0, y1, k) * (1.0 - fx) + px(x1, y1, k) * fx;
+                *out = (top * (1.0 - fy) + bottom * fy).round() as u8;
+            }
+            out.put_pixel(x, y, image::Rgb(v));
+        }
+    }
+    if !crop {
+        return out;
+    }
+    // A square of side d rotated by θ fits inside the original when d (|cos θ| + |sin θ|) ≤ w.
+    let keep = 1.0 / (c.abs() + s.abs());
+    let side = ((w.min(h) as f32 * keep).floor() as u32).saturating_sub(2);
+    let (x, y) = ((w - side) / 2, (h - side) / 2);
+    imageops::crop_imm(&out, x, y, side, side).to_image()
+}
+
+/// An image edit.
+pub type Edit = Box<dyn Fn(&RgbImage) -> RgbImage>;
+
+/// The attacks a watermark must survive since it reads resized, tone-changed and rotated
+/// images: each alone, and followed by a 10% corner crop and JPEG 75.
+pub fn geometric_attacks() -> Vec<(String, Edit)> {
+    let mut out: Vec<(String, Edit)> = Vec::new();
+    for (name, f) in [
+        ("bicubic", FilterType::CatmullRom),
+        ("lanczos", FilterType::Lanczos3),
+        ("bilinear", FilterType::Triangle),
+    ] {
+        for factor in [0.5f32, 0.71, 0.85, 1.3, 2.0] {
+            out.push((
+                format!("resize{factor}-{name}"),
+                Box::new(move |i| resized(i, factor, f)),
+            ));
+        }
+    }
+    for (name, a) in [
+        ("gain", 1.2f32),
+        ("gain", 0.8),
+        ("contrast", 1.2),
+        ("contrast", 0.8),
+    ] {
+        let f = if name == "gain" { gain } else { contrast };
+        out.push((format!("{name}{a}"), Box::new(move |i| f(i, a))));
+    }
+    for g in [0.8f32, 1.25] {
+        out.push((format!("gamma{g}"), Box::new(move |i| gamma(i, g))));
+    }
+    for (deg, crop) in [(1.0f32, false), (-2.0, false), (2.0, true), (-1.0, true)] {
+        let name = format!("rotate{deg}{}", if crop { "-cropped" } else { "" });
+        out.push((name, Box::new(move |i| rotated(i, deg, crop))));
+    }
+    let alone = std::mem::take(&mut out);
+    for (name, f) in alone {
+        let f: std::rc::Rc<dyn Fn(&RgbImage) -> RgbImage> = f.into();
+        let g = f.clone();
+        out.push((name.clone(), Box::new(move |i| f(i))));
+        out.push((
+            format!("{name}+crop+jpeg75"),
+            Box::new(move |i| jpeg(&crop_corner(&g(i)), 75)),
+        ));
+    }
+    out
+}

@@ -1,0 +1,166 @@
+//! The chip lattice as the image now holds it: pitch, angle and offset about a reference
+//! point, and the chip means read along it.
+//!
+//! Chip (i, j) of the lattice has its centre at `origin + R(angle) (pitch (i + ½) + ox,
+//! pitch (j + ½) + oy)` and is tile chip `(j mod 16, i mod 16)`. An untouched image has
+//! pitch 4 (or 8), angle 0 and an integer offset; a resize by `f` kept at the new size makes
+//! the pitch `4 f`, a rotation the angle, a crop the offset (and the tile shift, which the
+//! synchronisation finds). Chips are read as axis-aligned boxes of side `pitch · shrink`
+//! about their centres (a slightly rotated chip is nearly a box; a shrunk box skips the
+//! border that resampling filters blur into the neighbours).
+
+use super::layout::TILE;
+use super::sample::Sampler;
+use super::sync::Tile;
+use super::tone::PhasorTables;
+
+/// Where the chips lie.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Geometry {
+    /// Pixels between chip centres.
+    pub pitch: f64,
+    /// Radians, counter-clockwise in image coordinates (y down).
+    pub angle: f64,
+    /// Offset of the lattice from the origin, in pixels along its own axes.
+    pub ox: f64,
+    pub oy: f64,
+}
+
+/// The chips read: their tile index and mean luma (clipped or outside chips left out).
+#[derive(Default)]
+pub struct Reads {
+    pub chips: Vec<(u16, f32)>,
+    /// How many chips the lattice window held, read or not.
+    pub window: usize,
+}
+
+impl Reads {
+    /// Sums the chips' phasors (read through tone curve `tone`) per tile chip.
+    pub fn fold(&self, tables: &PhasorTables, tone: usize) -> Tile {
+        let mut tile = Tile::new();
+        for &(t, mean) in &self.chips {
+            tile.add(t as usize, tables.phasor(tone, mean));
+        }
+        tile
+    }
+
+    /// Whether every chip of the window was read.
+    pub fn complete(&self) -> bool {
+        self.chips.len() == self.window
+    }
+}
+
+fn tile_of(i: i64, j: i64) -> u16 {
+    let t = TILE as i64;
+    (j.rem_euclid(t) * t + i.rem_euclid(t)) as u16
+}
+
+/// Reads the chips `i, j ∈ [-half_chips, half_chips)` of `g` about `origin`, each as a box of
+/// side `pitch · shrink`, into `out` (cleared first).
+pub fn read(
+    sampler: &Sampler,
+    origin: (f64, f64),
+    g: &Geometry,
+    half_chips: i64,
+    shrink: f64,
+    out: &mut Reads,
+) {
+    out.chips.clear();
+    let n = (2 * half_chips) as usize;
+    out.window = n * n;
+    if g.angle == 0.0 && shrink == 1.0 {
+        return read_shared_corners(sampler, origin, g, half_chips, out);
+    }
+    let (sin, cos) = g.angle.sin_cos();
+    let half = g.pitch * shrink / 2.0;
+    for j in -half_chips..half_chips {
+        let v = g.pitch * (j as f64 + 0.5) + g.oy;
+        for i in -half_chips..half_chips {
+            let u = g.pitch * (i as f64 + 0.5) + g.ox;
+            let (cx, cy) = (origin.0 + cos * u - sin * v, origin.1 + sin * u + cos * v);
+            if let Some(m) = sampler.box_mean(cx, cy, half) {
+                out.chips.push((tile_of(i, j), m));
+            }
+        }
+    }
+}
+
+/// An unrotated lattice of whole chips: neighbouring chips share corners, so each corner's
+/// integral is looked up once.
+fn read_shared_corners(
+    sampler: &Sampler,
+    origin: (f64, f64),
+    g: &Geometry,
+    half_chips: i64,
+    out: &mut Reads,
+) {
+    let n = (2 * half_chips) as usize;
+    let xs: Vec<f64> = (0..=n)
+        .map(|k| origin.0 + g.ox + g.pitch * (k as f64 - half_chips as f64))
+        .collect();
+    let ys: Vec<f64> = (0..=n)
+        .map(|k| origin.1 + g.oy + g.pitch * (k as f64 - half_chips as f64))
+        .collect();
+    let (w, h) = (sampler.width() as f64, sampler.height() as f64);
+    // Only the columns and rows whose chips lie inside the image.
+    let inside = |lo: f64, hi: f64, size: f64| lo >= -0.01 && hi <= size + 0.01;
+    let cols: Vec<usize> = (0..n).filter(|&k| inside(xs[k], xs[k + 1], w)).collect();
+    let rows: Vec<usize> = (0..n).filter(|&k| inside(ys[k], ys[k + 1], h)).collect();
+    let (Some(&c0), Some(&r0)) = (cols.first(), rows.first()) else {
+        return;
+    };
+    let (nc, nr) = (cols.len(), rows.len());
+    let mut corners = vec![0f64; (nc + 1) * (nr + 1)];
+    for r in 0..=nr {
+        for c in 0..=nc {
+            corners[r * (nc + 1) + c] = sampler.integral(xs[c0 + c], ys[r0 + r]);
+        }
+    }
+    let inv_area = 1.0 / (g.pitch * g.pitch);
+    for r in 0..nr {
+        let j = (r0 + r) as i64 - half_chips;
+        for c in 0..nc {
+            let i = (c0 + c) as i64 - half_chips;
+            let k = r * (nc + 1) + c;
+            let (a, b) = (corners[k], corners[k + 1]);
+            let (cc, d) = (corners[k + nc + 1], corners[k + nc + 2]);
+            if let Some(m) = Sampler::mean_from_corners(a, b, cc, d, inv_area) {
+                out.chips.push((tile_of(i, j), m));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watermark::luma::Plane;
+
+    #[test]
+    fn shared_corners_read_what_separate_boxes_read() {
+        let (w, h) = (70, 53);
+        let data = (0..w * h).map(|i| ((i * 29) % 180) as f32 + 30.0).collect();
+        let s = Sampler::new(&Plane {
+            width: w,
+            height: h,
+            data,
+        });
+        let g = Geometry {
+            pitch: 4.3,
+            angle: 0.0,
+            ox: 1.7,
+            oy: -0.6,
+        };
+        let (mut a, mut b) = (Reads::default(), Reads::default());
+        read(&s, (35.0, 26.0), &g, 12, 1.0, &mut a);
+        // The same boxes through the general path (a rotation too small to move them).
+        let tilted = Geometry { angle: 1e-12, ..g };
+        read(&s, (35.0, 26.0), &tilted, 12, 1.0, &mut b);
+        assert!(!a.chips.is_empty() && !a.complete());
+        assert_eq!(a.chips.len(), b.chips.len());
+        for (x, y) in a.chips.iter().zip(&b.chips) {
+            assert_eq!(x.0, y.0);
+            assert!((x.1 - y.1).abs() < 1e-3);
+        }
+    }
+}

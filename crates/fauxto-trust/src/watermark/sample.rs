@@ -1,0 +1,171 @@
+//! Chip means anywhere: a summed-area table of the luma (Crow, "Summed-area tables for
+//! texture mapping", SIGGRAPH 1984) read with bilinear interpolation, which gives the exact
+//! mean of the piecewise-constant image over any axis-aligned box, at fractional corners.
+//! Resized and rotated images put the chips at fractional positions and pitches; this is
+//! what lets the detector read them without resampling the image.
+
+use super::luma::Plane;
+
+/// Chip means at or below this luma, or at or above [`CLIP_HIGH`], are treated as erasures:
+/// a brightness or contrast change clips them, and they no longer carry their phase.
+pub const CLIP_LOW: f32 = 2.0;
+/// See [`CLIP_LOW`].
+pub const CLIP_HIGH: f32 = 252.0;
+
+/// A box may stick out of the image by this much (rounding of the box's own corners).
+const EDGE_SLACK: f64 = 0.01;
+
+/// The luma plane's summed-area table.
+pub struct Sampler {
+    width: usize,
+    height: usize,
+    /// `(height + 1) x (width + 1)`: entry (y, x) is the sum of luma over [0, x) x [0, y).
+    table: Vec<f64>,
+}
+
+impl Sampler {
+    pub fn new(plane: &Plane) -> Self {
+        let (w, h) = (plane.width, plane.height);
+        let stride = w + 1;
+        let mut table = vec![0f64; (h + 1) * stride];
+        for y in 0..h {
+            let mut row = 0f64;
+            for x in 0..w {
+                row += plane.data[y * w + x] as f64;
+                table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row;
+            }
+        }
+        Sampler {
+            width: w,
+            height: h,
+            table,
+        }
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The integral of the luma over [0, x) x [0, y), for real x and y (clamped to the
+    /// image): the table interpolated bilinearly, exact for a piecewise-constant image.
+    #[inline]
+    pub fn integral(&self, x: f64, y: f64) -> f64 {
+        let xa = Self::cell(x, self.width);
+        self.row_pair(Self::cell(y, self.height), xa, xa).0
+    }
+
+    /// Whether the box [x0, x1) x [y0, y1) lies inside the image.
+    pub fn inside(&self, x0: f64, y0: f64, x1: f64, y1: f64) -> bool {
+        x0 >= -EDGE_SLACK
+            && y0 >= -EDGE_SLACK
+            && x1 <= self.width as f64 + EDGE_SLACK
+            && y1 <= self.height as f64 + EDGE_SLACK
+    }
+
+    /// The mean luma over the box [x0, x1) x [y0, y1) from its corners' integrals and
+    /// `1 / area`, or None when it is clipped (see [`CLIP_LOW`]).
+    #[inline]
+    pub fn mean_from_corners(ia: f64, ib: f64, ic: f64, id: f64, inv_area: f64) -> Option<f32> {
+        let mean = ((id - ib - ic + ia) * inv_area) as f32;
+        (mean > CLIP_LOW && mean < CLIP_HIGH).then_some(mean)
+    }
+
+    /// Where a real coordinate falls in the table: the cell and the fraction into it
+    /// (clamped to the image, so non-negative, and truncation is the floor).
+    #[inline]
+    fn cell(v: f64, size: usize) -> (usize, f64) {
+        let v = v.clamp(0.0, size as f64 - 1e-9);
+        let i = v as usize;
+        (i, v - i as f64)
+    }
+
+    /// The integral at row `y` (cell and fraction) for the columns `xa` and `xb`.
+    #[inline]
+    fn row_pair(&self, (y0, fy): (usize, f64), xa: (usize, f64), xb: (usize, f64)) -> (f64, f64) {
+        let stride = self.width + 1;
+        let t = &self.table;
+        let at = |(x0, fx): (usize, f64)| {
+            let i = y0 * stride + x0;
+            let top = t[i] + (t[i + 1] - t[i]) * fx;
+            let bottom = t[i + stride] + (t[i + stride + 1] - t[i + stride]) * fx;
+            top + (bottom - top) * fy
+        };
+        (at(xa), at(xb))
+    }
+
+    /// The mean luma of the square of half-side `half` centred on (cx, cy), or None when the
+    /// square leaves the image or is clipped.
+    #[inline]
+    pub fn box_mean(&self, cx: f64, cy: f64, half: f64) -> Option<f32> {
+        let (x0, y0, x1, y1) = (cx - half, cy - half, cx + half, cy + half);
+        if !self.inside(x0, y0, x1, y1) {
+            return None;
+        }
+        // Each edge's cell found once for the two corners on it.
+        let (xa, xb) = (Self::cell(x0, self.width), Self::cell(x1, self.width));
+        let (a, b) = self.row_pair(Self::cell(y0, self.height), xa, xb);
+        let (c, d) = self.row_pair(Self::cell(y1, self.height), xa, xb);
+        Self::mean_from_corners(a, b, c, d, 0.25 / (half * half))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(w: usize, h: usize) -> Plane {
+        let data = (0..w * h)
+            .map(|i| ((i * 37 + (i / w) * 11) % 200) as f32 + 20.0)
+            .collect();
+        Plane {
+            width: w,
+            height: h,
+            data,
+        }
+    }
+
+    /// The mean of the box by brute force: each pixel weighted by its overlap with the box.
+    fn brute(p: &Plane, x0: f64, y0: f64, x1: f64, y1: f64) -> f64 {
+        let mut s = 0.0;
+        for y in 0..p.height {
+            let oy = (y1.min(y as f64 + 1.0) - y0.max(y as f64)).max(0.0);
+            for x in 0..p.width {
+                let ox = (x1.min(x as f64 + 1.0) - x0.max(x as f64)).max(0.0);
+                s += ox * oy * p.at(x, y) as f64;
+            }
+        }
+        s / ((x1 - x0) * (y1 - y0))
+    }
+
+    #[test]
+    fn box_means_at_fractional_corners_are_exact_area_means() {
+        let p = plane(23, 17);
+        let s = Sampler::new(&p);
+        for &(cx, cy, half) in &[
+            (4.0, 4.0, 2.0),
+            (10.3, 7.7, 2.6),
+            (11.5, 8.5, 0.25),
+            (3.01, 13.9, 3.0),
+        ] {
+            let m = s.box_mean(cx, cy, half).unwrap() as f64;
+            let b = brute(&p, cx - half, cy - half, cx + half, cy + half);
+            assert!((m - b).abs() < 1e-3, "{cx} {cy} {half}: {m} vs {b}");
+        }
+        assert!(s.box_mean(1.0, 5.0, 2.0).is_none(), "leaves the image");
+        assert!(s.box_mean(21.5, 5.0, 1.0).is_some());
+    }
+
+    #[test]
+    fn clipped_boxes_are_erasures() {
+        let p = Plane {
+            width: 8,
+            height: 8,
+            data: vec![255.0; 64],
+        };
+        assert!(Sampler::new(&p).box_mean(4.0, 4.0, 2.0).is_none());
+    }
+}
