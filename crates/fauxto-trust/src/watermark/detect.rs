@@ -67,7 +67,8 @@ pub struct Detection {
     pub z: f32,
     /// The chip pitch found, in pixels (4 or 8 on an image at its marked size).
     pub pitch: f32,
-    /// The rotation found, in degrees.
+    /// The rotation found, in degrees, in image coordinates (y down): positive turns
+    /// clockwise on screen.
     pub angle: f32,
     /// The tone change undone.
     pub tone: Tone,

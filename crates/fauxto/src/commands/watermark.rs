@@ -168,7 +168,8 @@ fn detect(args: &DetectArgs) -> Result<()> {
     Ok(())
 }
 
-/// How the mark was found, when not as embedded: "; resized 0.73x, rotated 1.2°, gain 1.10".
+/// How the mark was found, when not as embedded: "; resized 0.73x, rotated 1.2° clockwise,
+/// gain 1.10".
 fn geometry_note(d: &watermark::Detection) -> String {
     let mut parts = Vec::new();
     let native = [4.0f32, 8.0];
@@ -178,7 +179,13 @@ fn geometry_note(d: &watermark::Detection) -> String {
         parts.push(format!("resized {:.2}x", d.pitch / c0));
     }
     if d.angle.abs() > 0.05 {
-        parts.push(format!("rotated {:.1}°", d.angle));
+        // The angle is in image coordinates (y down): positive turns clockwise on screen.
+        let way = if d.angle > 0.0 {
+            "clockwise"
+        } else {
+            "counter-clockwise"
+        };
+        parts.push(format!("rotated {:.1}° {way}", d.angle.abs()));
     }
     if d.tone != watermark::Tone::Identity {
         parts.push(d.tone.describe());
