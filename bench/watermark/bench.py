@@ -3,7 +3,9 @@
 
 Every method marks the same images with the same 48-bit payload per image; the
 marked images then go through the same attacks (implemented once, here, with
-Pillow) and each method's own decoder. Reported per method and attack:
+Pillow: JPEG, crops, a resize and back, and the edits kept as they are — resizes by
+0.5–2x with five filters, brightness, contrast, gamma, small rotations, each also
+followed by a crop and JPEG 75) and each method's own decoder. Reported per method and attack:
 
 * bit accuracy: the fraction of the 48 payload bits decoded correctly (fauxto:
   its best-effort ``decoded`` field, whether or not it reports ``found``;

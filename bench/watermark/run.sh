@@ -3,12 +3,16 @@
 # dwtDctSvd), side by side in one run on the same images, payloads and attacks. Each image
 # gets a random 48-bit payload (fixed seed); the marked images go through the same attacks
 # (none, JPEG 90/75/50, bicubic 0.5x and back, 10% crops centred / corner / centred and
-# resized back) and each method's decoder. Prints a markdown table of bit accuracy and exact
+# resized back; then the edits kept as they are: resizes by 0.5-2x with five filters,
+# brightness, contrast and gamma, small rotations, each alone and followed by a corner crop
+# and JPEG 75) and each method's decoder. Prints a markdown table of bit accuracy and exact
 # payload recovery per attack, PSNR and time per image, and false positives on unmarked
-# UTKFace images; writes every raw number to $OUT_JSON.
+# UTKFace images; writes every raw number to $OUT_JSON. Arguments after the variables go to
+# bench.py (e.g. --face-size 256).
 #
 #   bench/watermark/run.sh                                # 150 faces, 50 generated, 5000 unmarked
 #   N_FACES=40 N_GENERATED=10 N_UNMARKED=500 bench/watermark/run.sh   # quick look
+#   N_FACES=40 N_GENERATED=0 bench/watermark/run.sh --face-size 256   # faces enlarged to 256²
 #   METHODS=dwtDct,dwtDctSvd bench/watermark/run.sh       # the peer alone
 #
 # Images: every k-th JPEG (by name) of the UTKFace zip beside the project (128x128), and
