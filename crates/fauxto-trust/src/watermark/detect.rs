@@ -156,14 +156,9 @@ fn native_phases(ctx: &Context) -> Vec<Geometry> {
                     1.0,
                     &mut reads,
                 );
-                let mut copies = None;
-                let best = (0..TONES.len())
-                    .map(|tone| {
-                        let tile = reads.fold(ctx.tables, tone);
-                        let copies =
-                            copies.get_or_insert_with(|| ctx.correlator.copies(&tile.count));
-                        ctx.correlator.correlate(&tile, Some(copies)).best().1
-                    })
+                let best = ctx
+                    .through_tones(&reads)
+                    .map(|(_, _, c)| c.best().1)
                     .fold(0f32, f32::max);
                 (best, g)
             })
@@ -214,11 +209,7 @@ fn read_at(ctx: &Context, layout: &Layout, g: &Geometry) -> Option<Detection> {
         if reads.chips.len() < TILE_CHIPS / 2 {
             continue;
         }
-        let mut copies = None;
-        for tone in 0..TONES.len() {
-            let tile = reads.fold(ctx.tables, tone);
-            let copies = copies.get_or_insert_with(|| ctx.correlator.copies(&tile.count));
-            let c = ctx.correlator.correlate(&tile, Some(copies));
+        for (tone, tile, c) in ctx.through_tones(&reads) {
             for &s in &c.score {
                 sum += s as f64;
                 sum_sq += (s as f64).powi(2);

@@ -50,7 +50,8 @@ impl Reads {
     }
 }
 
-fn tile_of(i: i64, j: i64) -> u16 {
+/// The tile chip of lattice chip (i, j).
+pub fn tile_of(i: i64, j: i64) -> u16 {
     let t = TILE as i64;
     (j.rem_euclid(t) * t + i.rem_euclid(t)) as u16
 }

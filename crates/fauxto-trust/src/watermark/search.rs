@@ -14,12 +14,12 @@
 
 use rayon::prelude::*;
 
-use super::lattice::{read, Geometry, Reads};
+use super::lattice::{read, tile_of, Geometry, Reads};
 use super::layout::{CHIP_SIZES, LARGE_IMAGE, TILE_CHIPS};
 use super::luma::Plane;
 use super::sample::{Sampler, CLIP_HIGH, CLIP_LOW};
-use super::sync::{Correlator, Tile};
-use super::tone::PhasorTables;
+use super::sync::{Correlation, Correlator, Tile};
+use super::tone::{PhasorTables, TONES};
 
 /// Half the coarse window's side, in chips.
 const COARSE_HALF: i64 = 12;
@@ -121,10 +121,9 @@ impl<'a> Context<'a> {
         tables: &'a PhasorTables,
     ) -> Self {
         let mut counts = Tile::new();
-        let n = 2 * COARSE_HALF;
-        for j in 0..n {
-            for i in 0..n {
-                counts.add(((j % 16) * 16 + i % 16) as usize, (0.0, 0.0));
+        for j in -COARSE_HALF..COARSE_HALF {
+            for i in -COARSE_HALF..COARSE_HALF {
+                counts.add(tile_of(i, j) as usize, (0.0, 0.0));
             }
         }
         let full_window = correlator.copies(&counts.count);
@@ -135,6 +134,22 @@ impl<'a> Context<'a> {
             tables,
             full_window,
         }
+    }
+
+    /// `reads` folded through every tone curve of [`TONES`] and scored: (curve, tile,
+    /// correlation). The sync copies per shift depend on which chips were read, not on the
+    /// curve, so they are counted once.
+    pub fn through_tones<'r>(
+        &'r self,
+        reads: &'r Reads,
+    ) -> impl Iterator<Item = (usize, Tile, Correlation)> + 'r {
+        let mut copies = None;
+        (0..TONES.len()).map(move |tone| {
+            let tile = reads.fold(self.tables, tone);
+            let copies = copies.get_or_insert_with(|| self.correlator.copies(&tile.count));
+            let c = self.correlator.correlate(&tile, Some(copies));
+            (tone, tile, c)
+        })
     }
 
     /// The best sync score of `g` over all tile shifts, the chips read untoned; None when
@@ -254,5 +269,43 @@ impl<'a> Context<'a> {
             }
         }
         x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watermark::layout::{Key, Layout};
+
+    #[test]
+    fn the_precomputed_copies_are_those_of_a_complete_coarse_read() {
+        let (w, h) = (160, 150);
+        let data = (0..w * h).map(|i| ((i * 13) % 150) as f32 + 50.0).collect();
+        let plane = Plane {
+            width: w,
+            height: h,
+            data,
+        };
+        let sampler = Sampler::new(&plane);
+        let correlator = Correlator::new(&Layout::new(&Key::from_passphrase("copies")));
+        let ctx = Context::new(
+            &sampler,
+            (80.0, 75.0),
+            &correlator,
+            crate::watermark::tone::phasor_tables(),
+        );
+        let g = Geometry {
+            pitch: 4.6,
+            angle: 0.0,
+            ox: 1.3,
+            oy: 2.1,
+        };
+        let mut reads = Reads::default();
+        read(&sampler, ctx.origin, &g, COARSE_HALF, 1.0, &mut reads);
+        assert!(reads.complete());
+        let counted = correlator.copies(&reads.fold(ctx.tables, 0).count);
+        for (a, b) in counted.iter().zip(&ctx.full_window) {
+            assert!((a - b).abs() < 1e-3, "{a} vs {b}");
+        }
     }
 }
