@@ -50,6 +50,8 @@ impl Default for LabelOptions {
 pub enum Depiction {
     /// The model's image of one seed.
     Seed { seed: u32, class: Option<usize> },
+    /// The model's image of one seed, edited in its latent space (`description` says how).
+    Edited { seed: u32, description: String },
     /// Several of the model's images in one picture or animation (a grid, a style-mixing
     /// grid, an interpolation, a training snapshot).
     Composite {
@@ -71,7 +73,7 @@ pub enum Depiction {
 impl Depiction {
     pub fn source_type(&self) -> SourceType {
         match self {
-            Depiction::Seed { .. } | Depiction::Composite { .. } => {
+            Depiction::Seed { .. } | Depiction::Edited { .. } | Depiction::Composite { .. } => {
                 SourceType::TrainedAlgorithmicMedia
             }
             Depiction::WithTrainingPhotos { .. } => {
@@ -87,7 +89,9 @@ impl Depiction {
     pub fn payload(&self, model_sha256: &str) -> Option<MarkPayload> {
         let first = |seeds: &[u32]| seeds.first().copied().unwrap_or(0);
         match self {
-            Depiction::Seed { seed, .. } => Some(MarkPayload::new(model_sha256, *seed, false)),
+            Depiction::Seed { seed, .. } | Depiction::Edited { seed, .. } => {
+                Some(MarkPayload::new(model_sha256, *seed, false))
+            }
             Depiction::Composite { seeds, .. } | Depiction::WithTrainingPhotos { seeds, .. } => {
                 Some(MarkPayload::new(model_sha256, first(seeds), true))
             }
@@ -100,6 +104,10 @@ impl Depiction {
             Depiction::Seed { seed, class } => {
                 facts.seed = Some(*seed as u64);
                 facts.class = *class;
+            }
+            Depiction::Edited { seed, description } => {
+                facts.seed = Some(*seed as u64);
+                facts.description = Some(description.clone());
             }
             Depiction::Composite {
                 seeds,

@@ -48,6 +48,9 @@ pub struct AnalyzeOptions {
     /// Faces per batch. A batch is split among the CPU threads, each running the networks
     /// on its part.
     pub batch: usize,
+    /// Compute identity descriptors (the slowest network); without them every
+    /// [`Face::descriptor`] is empty.
+    pub descriptors: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -59,6 +62,7 @@ impl Default for AnalyzeOptions {
             max_faces: None,
             whole_image_fallback: false,
             batch: 32,
+            descriptors: true,
         }
     }
 }
@@ -264,7 +268,8 @@ impl<B: Backend> FaceAnalyzer<B> {
 
         let mut results: Vec<Vec<Face>> = vec![Vec::new(); images.len()];
         for chunk in pending.chunks(options.batch.max(1)) {
-            for (p, face) in chunk.iter().zip(self.describe(&framed, chunk, &mut times)) {
+            let described = self.describe(&framed, chunk, options.descriptors, &mut times);
+            for (p, face) in chunk.iter().zip(described) {
                 let b = borders[p.image] as f64;
                 results[p.image].push(shift_face(face, -b, -b));
             }
@@ -272,9 +277,15 @@ impl<B: Backend> FaceAnalyzer<B> {
         (results, times)
     }
 
-    /// Landmarks, pose, attributes and descriptor for detected boxes (in the bordered
-    /// frames).
-    fn describe(&self, framed: &[Frame], faces: &[Pending], times: &mut StageTimes) -> Vec<Face> {
+    /// Landmarks, pose, attributes and (when `descriptors`) the identity descriptor for
+    /// detected boxes (in the bordered frames).
+    fn describe(
+        &self,
+        framed: &[Frame],
+        faces: &[Pending],
+        descriptors: bool,
+        times: &mut StageTimes,
+    ) -> Vec<Face> {
         let mut started = Instant::now();
         let mut lap = |stage: &mut Duration| {
             *stage += started.elapsed();
@@ -321,14 +332,20 @@ impl<B: Backend> FaceAnalyzer<B> {
         });
         lap(&mut times.expression);
 
-        let dlib: Vec<Frame> = faces
-            .iter()
-            .zip(&landmarks)
-            .map(|(p, l)| framed[p.image].crop(clip(p, l.dlib_rect(p.crop.width, p.crop.height))))
-            .collect();
-        let descriptors = split_run(&dlib, self.split, |part| {
-            flat(self.recognition.forward(self.face_batch(part, 150)))
-        });
+        let descriptors = if descriptors {
+            let dlib: Vec<Frame> = faces
+                .iter()
+                .zip(&landmarks)
+                .map(|(p, l)| {
+                    framed[p.image].crop(clip(p, l.dlib_rect(p.crop.width, p.crop.height)))
+                })
+                .collect();
+            split_run(&dlib, self.split, |part| {
+                flat(self.recognition.forward(self.face_batch(part, 150)))
+            })
+        } else {
+            Vec::new()
+        };
         lap(&mut times.descriptor);
 
         faces
@@ -356,7 +373,9 @@ impl<B: Backend> FaceAnalyzer<B> {
                     gender,
                     gender_probability,
                     expressions: expressions[7 * i..7 * i + 7].try_into().unwrap(),
-                    descriptor: descriptors[128 * i..128 * i + 128].to_vec(),
+                    descriptor: descriptors
+                        .get(128 * i..128 * i + 128)
+                        .map_or_else(Vec::new, <[f32]>::to_vec),
                 }
             })
             .collect()

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    analyze, bench, credentials, dataset, detector, export_onnx, face_bench, generate, guard,
-    import, index, info, init_model, interpolate, library, metrics, mix, report, studio, train,
-    watermark,
+    analyze, bench, credentials, dataset, detector, directions, edit, export_onnx, face_bench,
+    generate, guard, import, index, info, init_model, interpolate, library, metrics, mix, report,
+    studio, train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -46,6 +46,12 @@ enum Command {
     Mix(mix::MixArgs),
     /// Animate a walk through W from seed to seed (GIF).
     Interpolate(interpolate::InterpolateArgs),
+    /// Learn a model's attribute directions (age, gender, smile, yaw, pitch) from faces the
+    /// face networks score; `--evaluate` measures how well they edit.
+    Directions(directions::DirectionsArgs),
+    /// Edit a seed's face with attribute sliders (--age +15 --smile 1 --yaw -20), or a strip
+    /// of frames along one.
+    Edit(edit::EditArgs),
     /// Show what a model file holds.
     Info(info::InfoArgs),
     /// Import an official StyleGAN2-ADA network pickle or PyTorch state dict (nothing in it runs).
@@ -105,6 +111,8 @@ fn main() -> ExitCode {
         Command::Generate(a) => generate::run(a),
         Command::Mix(a) => mix::run(a),
         Command::Interpolate(a) => interpolate::run(a),
+        Command::Directions(a) => directions::run(a),
+        Command::Edit(a) => edit::run(a),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),

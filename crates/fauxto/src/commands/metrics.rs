@@ -10,7 +10,7 @@ use clap::Args;
 use fauxto_face::index::DESCRIPTOR_DIM;
 use fauxto_face::metrics::{Descriptors, FaceSpaceMetrics};
 use fauxto_face::{FaceRecord, FaceStatus};
-use fauxto_nn::model_file::{card_path, write_atomic};
+use fauxto_nn::model_file::card_path;
 use serde_json::json;
 
 use image::{imageops, DynamicImage, RgbImage};
@@ -77,8 +77,9 @@ fn run_on<B: Backend>(device: &B::Device, args: &MetricsArgs) -> Result<()> {
         "metrics": metrics,
     });
     if !args.no_card {
-        update_card(
+        super::card::update_section(
             &model_path,
+            CARD_SECTION,
             &card_section(&metrics, &args.data, args.sample.trunc, &seeds),
         )?;
     }
@@ -200,56 +201,4 @@ fn card_section(m: &FaceSpaceMetrics, data: &Path, psi: f64, seeds: &[u32]) -> S
         m.precision,
         m.recall
     )
-}
-
-/// Replaces the card's metrics section (or appends one), leaving the rest as it is.
-fn update_card(model: &Path, section: &str) -> Result<()> {
-    let path = card_path(model);
-    let card = std::fs::read_to_string(&path).unwrap_or_default();
-    let updated = replace_section(&card, section);
-    write_atomic(&path, updated.as_bytes())
-        .with_context(|| format!("cannot update the model card {}", path.display()))
-}
-
-fn replace_section(card: &str, section: &str) -> String {
-    let Some(start) = card.find(CARD_SECTION) else {
-        let sep = if card.is_empty() || card.ends_with("\n\n") {
-            ""
-        } else if card.ends_with('\n') {
-            "\n"
-        } else {
-            "\n\n"
-        };
-        return format!("{card}{sep}{section}");
-    };
-    let rest = &card[start + CARD_SECTION.len()..];
-    let end = rest
-        .find("\n## ")
-        .map_or(card.len(), |i| start + CARD_SECTION.len() + i + 1);
-    format!("{}{section}{}", &card[..start], &card[end..])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metrics_section_is_appended_once_then_replaced() {
-        let card = "# m\n\n## Training data\n\nx\n";
-        let once = replace_section(card, "## Face-space metrics\n\nA\n");
-        assert_eq!(
-            once,
-            "# m\n\n## Training data\n\nx\n\n## Face-space metrics\n\nA\n"
-        );
-        let twice = replace_section(&once, "## Face-space metrics\n\nB\n");
-        assert_eq!(
-            twice,
-            "# m\n\n## Training data\n\nx\n\n## Face-space metrics\n\nB\n"
-        );
-        let middle = "# m\n\n## Face-space metrics\n\nA\n\n## Provenance\n\np\n";
-        assert_eq!(
-            replace_section(middle, "## Face-space metrics\n\nB\n\n"),
-            "# m\n\n## Face-space metrics\n\nB\n\n## Provenance\n\np\n"
-        );
-    }
 }

@@ -3,9 +3,12 @@
 pub mod analyze;
 pub mod args;
 pub mod bench;
+pub mod card;
 pub mod credentials;
 pub mod dataset;
 pub mod detector;
+pub mod directions;
+pub mod edit;
 pub mod export_onnx;
 pub mod face_bench;
 pub mod faces;

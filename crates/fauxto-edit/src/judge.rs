@@ -1,0 +1,71 @@
+//! The face networks as judges of generated faces: one face per aligned image (the best
+//! detection, else the whole image), every attribute's score, and the identity
+//! descriptor when asked for.
+
+use burn::tensor::backend::Backend;
+use fauxto_app::guard::frame_of;
+use fauxto_face::{AnalyzeOptions, FaceAnalyzer, Frame};
+use image::DynamicImage;
+
+use crate::attribute::{scores, Scores};
+
+/// What the judges say about one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub scores: Scores,
+    /// 128-D identity descriptor; empty unless descriptors were asked for.
+    pub descriptor: Vec<f32>,
+}
+
+/// The face networks with the settings for aligned portraits.
+pub struct Judge<B: Backend> {
+    analyzer: FaceAnalyzer<B>,
+    options: AnalyzeOptions,
+}
+
+impl<B: Backend> Judge<B> {
+    /// The networks compiled into the binary.
+    pub fn embedded(device: &B::Device) -> anyhow::Result<Self> {
+        Ok(Judge {
+            analyzer: FaceAnalyzer::embedded(device)?,
+            options: AnalyzeOptions {
+                max_faces: Some(1),
+                whole_image_fallback: true,
+                ..AnalyzeOptions::default()
+            },
+        })
+    }
+
+    /// One verdict per image; with `descriptors`, identity descriptors too (slower).
+    pub fn judge(&self, images: &[DynamicImage], descriptors: bool) -> Vec<Verdict> {
+        let options = AnalyzeOptions {
+            descriptors,
+            ..self.options.clone()
+        };
+        let frames: Vec<Frame> = images.iter().map(frame_of).collect();
+        self.analyzer
+            .analyze(&frames, &options)
+            .into_iter()
+            .map(|faces| Verdict {
+                scores: scores(faces.first()),
+                descriptor: faces
+                    .into_iter()
+                    .next()
+                    .map(|f| f.descriptor)
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+/// Euclidean distance of two descriptors (face-api's same-person threshold is 0.6);
+/// `None` when either is missing.
+pub fn descriptor_distance(a: &[f32], b: &[f32]) -> Option<f64> {
+    (!a.is_empty() && a.len() == b.len()).then(|| {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    })
+}

@@ -1,0 +1,27 @@
+//! Editing faces in a generator's latent space W, measured by the face networks.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`attribute`] | the editable attributes and how the judges score them |
+//! | [`logistic`] | the linear classifier whose normal is a direction (InterFaceGAN) |
+//! | [`latent`] | seeds → w → images, truncation |
+//! | [`judge`] | the face networks' verdicts on generated faces |
+//! | [`fit`] | sampling, fitting each attribute's direction, measuring its effect per σ |
+//! | [`directions`] | a model's directions, the file beside it, conditional directions |
+//! | [`edit`] | slider values → a step in W |
+//! | [`evaluate`] | the re-scoring matrix and the editing goals' figures |
+
+pub mod attribute;
+pub mod directions;
+pub mod edit;
+pub mod evaluate;
+pub mod fit;
+pub mod judge;
+pub mod latent;
+pub mod logistic;
+
+pub use attribute::Attribute;
+pub use directions::{sidecar_path, Direction, Directions};
+pub use edit::{step, Move};
+pub use judge::Judge;
+pub use latent::LatentRenderer;

@@ -1,0 +1,285 @@
+//! `fauxto edit`: a seed's face with attribute sliders moved (older, smiling, turned), or
+//! a strip of frames along one slider, labelled and guarded like every generated image.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use burn::tensor::backend::Backend;
+use clap::Args;
+use fauxto_app::guard::Guard;
+use fauxto_app::labels::{Depiction, Labeller};
+use fauxto_edit::edit::strip_values;
+use fauxto_edit::{sidecar_path, step, Attribute, Directions, LatentRenderer, Move};
+use fauxto_nn::NoiseMode;
+use image::DynamicImage;
+
+use super::args::{parse_psi, SeedList};
+use super::directions::load_directions;
+use super::memorisation::GuardArgs;
+use super::{load_model, resolve_model};
+use crate::backend::DeviceKind;
+use crate::images::{ensure_dir, grid};
+use crate::on_device;
+use crate::provenance::ProvenanceArgs;
+
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Model file (.safetensors); default: the bundled demo model, or $FAUXTO_MODEL.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Seeds of the faces to edit, e.g. `42` or `0-7`.
+    #[arg(long, alias = "seed")]
+    pub seeds: SeedList,
+    /// Years older (+) or younger (−).
+    #[arg(long, allow_negative_numbers = true)]
+    pub age: Option<f64>,
+    /// Toward female (+) or male (−), in σ.
+    #[arg(long, allow_negative_numbers = true)]
+    pub gender: Option<f64>,
+    /// Toward smiling (+) or not (−), in σ.
+    #[arg(long, allow_negative_numbers = true)]
+    pub smile: Option<f64>,
+    /// Head turn in degrees: + toward the image's right, − toward its left.
+    #[arg(long, allow_negative_numbers = true)]
+    pub yaw: Option<f64>,
+    /// Head tilt in degrees: + up, − down.
+    #[arg(long, allow_negative_numbers = true)]
+    pub pitch: Option<f64>,
+    /// Attributes to hold while the others move (conditional directions), e.g.
+    /// `gender,age`.
+    #[arg(long, value_delimiter = ',')]
+    pub keep: Vec<Attribute>,
+    /// Instead of one edited image, a row of frames along this attribute's slider (the
+    /// other sliders applied to every frame).
+    #[arg(long)]
+    pub strip: Option<Attribute>,
+    /// First slider value of the strip (default: −3σ in the attribute's unit).
+    #[arg(long, allow_negative_numbers = true, requires = "strip")]
+    pub from: Option<f64>,
+    /// Last slider value of the strip (default: +3σ in the attribute's unit).
+    #[arg(long, allow_negative_numbers = true, requires = "strip")]
+    pub to: Option<f64>,
+    /// Frames of the strip.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(2..=64))]
+    pub frames: u32,
+    /// Truncation ψ applied before the edit.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_psi)]
+    pub trunc: f64,
+    #[arg(long, default_value = "const")]
+    pub noise_mode: NoiseMode,
+    /// The directions file; default: beside the model (M.directions.safetensors, made by
+    /// `fauxto directions`).
+    #[arg(long)]
+    pub directions: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long, default_value = "out")]
+    pub out: PathBuf,
+    /// Image format: png, jpg or webp.
+    #[arg(long, default_value = "png")]
+    pub format: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceKind,
+    /// Print the written files as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub provenance: ProvenanceArgs,
+    #[command(flatten)]
+    pub guard: GuardArgs,
+}
+
+impl EditArgs {
+    fn moves(&self) -> Vec<Move> {
+        [
+            (Attribute::Age, self.age),
+            (Attribute::Gender, self.gender),
+            (Attribute::Smile, self.smile),
+            (Attribute::Yaw, self.yaw),
+            (Attribute::Pitch, self.pitch),
+        ]
+        .into_iter()
+        .filter_map(|(attribute, amount)| amount.map(|amount| Move { attribute, amount }))
+        .collect()
+    }
+}
+
+/// A slider setting as a file-name part, e.g. `age+15`.
+fn tag(moves: &[Move]) -> String {
+    moves
+        .iter()
+        .map(|m| format!("{}{:+}", m.attribute, m.amount))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+fn describe(moves: &[Move], keep: &[Attribute]) -> String {
+    let parts: Vec<String> = moves
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {:+} {}",
+                m.attribute,
+                m.amount,
+                m.attribute.slider_unit()
+            )
+        })
+        .collect();
+    let mut s = format!("edited in W: {}", parts.join(", "));
+    if !keep.is_empty() {
+        let kept: Vec<&str> = keep.iter().map(|a| a.name()).collect();
+        s.push_str(&format!(" (keeping {})", kept.join(", ")));
+    }
+    s
+}
+
+pub fn run(args: &EditArgs) -> Result<()> {
+    on_device!(args.device, run_on(args))
+}
+
+fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
+    let format = args.format.to_ascii_lowercase();
+    if !matches!(format.as_str(), "png" | "jpg" | "jpeg" | "webp") {
+        bail!("--format {format}: choose png, jpg or webp");
+    }
+    let moves = args.moves();
+    if moves.is_empty() && args.strip.is_none() {
+        bail!(
+            "nothing to edit: give a slider (--age, --gender, --smile, --yaw, --pitch) or --strip"
+        );
+    }
+    if let Some(a) = moves
+        .iter()
+        .map(|m| m.attribute)
+        .find(|a| args.keep.contains(a))
+    {
+        bail!("--keep {a} and --{a} together: an attribute cannot move and stay put");
+    }
+    let model_path = resolve_model(args.model.as_deref())?;
+    let model = load_model(&model_path)?;
+    let directions_path = args
+        .directions
+        .clone()
+        .unwrap_or_else(|| sidecar_path(&model_path));
+    let directions = load_directions(&directions_path, &model_path)?;
+    if directions.model_sha256 != model.sha256 {
+        bail!(
+            "{} belongs to another model file; compute this model's with `fauxto directions --model {}`",
+            directions_path.display(),
+            model_path.display()
+        );
+    }
+    let mut renderer = LatentRenderer::<B>::new(&model, device)?;
+    renderer.noise = args.noise_mode;
+    let guard = Guard::<B>::resolve(device, &args.guard.options(), &model)?;
+    let noise = format!("{:?}", args.noise_mode).to_lowercase();
+    let labeller = Labeller::new(&model, &args.provenance.options(), args.trunc, &noise)?;
+    crate::provenance::announce_keys(&labeller);
+    ensure_dir(&args.out)?;
+
+    let base_step = step(&directions, &moves, &args.keep)?;
+    let mut written = Vec::new();
+    for &seed in &args.seeds.0 {
+        let w = renderer.truncate(&renderer.w_of(&[seed])[0], args.trunc);
+        let base: Vec<f32> = w.iter().zip(&base_step).map(|(a, b)| a + b).collect();
+        let Some(strip) = args.strip else {
+            let image = renderer.render(&[base])?.remove(0);
+            if rejected(&guard, &image, seed)? {
+                continue;
+            }
+            let path = args
+                .out
+                .join(format!("seed{seed:04}-{}.{format}", tag(&moves)));
+            let depiction = Depiction::Edited {
+                seed,
+                description: describe(&moves, &args.keep),
+            };
+            let labels = labeller.write(&image, &depiction, &path)?;
+            written.push(serde_json::json!({"seed": seed, "path": path, "labels": labels}));
+            continue;
+        };
+        let values = strip_range(&directions, strip, args)?;
+        let mut frames = Vec::with_capacity(values.len());
+        for &v in &values {
+            let one = Move {
+                attribute: strip,
+                amount: v,
+            };
+            let s = step(&directions, &[one], &args.keep)?;
+            frames.push(
+                base.iter()
+                    .zip(&s)
+                    .map(|(a, b)| a + b)
+                    .collect::<Vec<f32>>(),
+            );
+        }
+        let images = renderer.render(&frames)?;
+        if let Some(g) = &guard {
+            if let Some(i) = g
+                .check(&images)
+                .iter()
+                .position(|c| c.reproduces_training_face)
+            {
+                eprintln!(
+                    "seed {seed}: strip not written, its frame at {strip} {:+.1} shows a training face",
+                    values[i]
+                );
+                continue;
+            }
+        }
+        let path = args
+            .out
+            .join(format!("seed{seed:04}-{strip}-strip.{format}"));
+        let depiction = Depiction::Composite {
+            seeds: vec![seed],
+            class: None,
+            description: format!(
+                "{} frames of seed {seed} along {strip} from {:+.1} to {:+.1} {}; {}",
+                values.len(),
+                values[0],
+                values[values.len() - 1],
+                strip.slider_unit(),
+                describe(&moves, &args.keep)
+            ),
+        };
+        let labels = labeller.write(&grid(&images, images.len()), &depiction, &path)?;
+        written.push(serde_json::json!({
+            "seed": seed, "path": path, "strip": strip, "values": values, "labels": labels,
+        }));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&written)?);
+    } else {
+        for w in &written {
+            println!("{}", w["path"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+/// The strip's slider values: --from/--to, by default ∓3σ in the attribute's unit.
+fn strip_range(directions: &Directions, strip: Attribute, args: &EditArgs) -> Result<Vec<f64>> {
+    let three_sigma = if strip.slider_in_own_unit() {
+        3.0 * directions.get(strip)?.per_sigma.abs()
+    } else {
+        3.0
+    };
+    Ok(strip_values(
+        args.from.unwrap_or(-three_sigma),
+        args.to.unwrap_or(three_sigma),
+        args.frames as usize,
+    ))
+}
+
+/// Whether the guard stops `image` (and says so).
+fn rejected<B: Backend>(guard: &Option<Guard<B>>, image: &DynamicImage, seed: u32) -> Result<bool> {
+    let Some(g) = guard else { return Ok(false) };
+    let check = g.check(std::slice::from_ref(image))[0];
+    if check.reproduces_training_face {
+        let n = check.nearest.expect("a match has a nearest face");
+        eprintln!(
+            "seed {seed}: not written, the edit shows training image #{} (descriptor distance {:.3})",
+            n.image, n.distance
+        );
+    }
+    Ok(check.reproduces_training_face)
+}
