@@ -13,6 +13,7 @@ use anyhow::Result;
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
+use crate::age::{age_to, AgeOptions};
 use crate::attribute::Attribute;
 use crate::directions::Directions;
 use crate::edit::sigma_step;
@@ -91,7 +92,25 @@ pub struct Evaluation {
     pub identity_kept: Vec<(Attribute, f64)>,
     /// Fraction of age edits (±kσ, gender kept) whose judged gender stays the same.
     pub gender_kept_by_conditional_age: Option<f64>,
+    /// Every face brought 20 years older and 20 years younger (`age::age_to`, gender
+    /// kept).
+    pub age_progression: Option<AgeProgression>,
 }
+
+/// Age progression by ±20 years, as judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgeProgression {
+    pub edits: usize,
+    /// Mean |judged age − target| (years); the age network is in the loop.
+    pub mean_abs_error: f64,
+    /// Fraction whose judged gender stays the same.
+    pub gender_kept: f64,
+    /// Fraction whose descriptor stays within 0.6 of the unedited face.
+    pub identity_kept: f64,
+}
+
+/// Targets of the age progression figures: the judged age ± this many years.
+const AGE_PROGRESSION_YEARS: f64 = 20.0;
 
 /// Runs the evaluation.
 pub fn evaluate<B: Backend>(
@@ -121,7 +140,7 @@ pub fn evaluate<B: Backend>(
         .map(|i| options.first_seed.wrapping_add(i))
         .collect();
     let ws = renderer.w_of(&seeds);
-    let total = 1 + edits.len() + attributes.len();
+    let total = 2 + edits.len() + attributes.len();
     let mut done = 0;
     let mut tick = |progress: &mut dyn FnMut(usize, usize)| {
         done += 1;
@@ -239,7 +258,21 @@ pub fn evaluate<B: Backend>(
                 .flatten(),
         )
     });
+    let age_progression = if conditional_age {
+        Some(age_progression(
+            renderer,
+            judge,
+            directions,
+            &ws,
+            &originals,
+            options.batch,
+        )?)
+    } else {
+        None
+    };
+    tick(progress);
     Ok(Evaluation {
+        age_progression,
         samples: options.samples,
         sigmas: options.sigmas,
         identity_sigmas: options.identity_sigmas,
@@ -258,6 +291,55 @@ pub fn evaluate<B: Backend>(
         edits,
         change,
         normalised,
+    })
+}
+
+/// Brings every face to its judged age ± 20 years and judges the results.
+fn age_progression<B: Backend>(
+    renderer: &LatentRenderer<B>,
+    judge: &Judge<B>,
+    directions: &Directions,
+    ws: &[Vec<f32>],
+    originals: &[Verdict],
+    batch: usize,
+) -> Result<AgeProgression> {
+    let age = |v: &Verdict| v.scores[Attribute::Age.index()];
+    let mut starts = Vec::new();
+    let mut targets = Vec::new();
+    let mut of = Vec::new();
+    for (i, (w, o)) in ws.iter().zip(originals).enumerate() {
+        let Some(a) = age(o) else { continue };
+        for shift in [-AGE_PROGRESSION_YEARS, AGE_PROGRESSION_YEARS] {
+            starts.push(w.clone());
+            targets.push((a + shift).clamp(1.0, 100.0));
+            of.push(i);
+        }
+    }
+    let options = AgeOptions {
+        batch,
+        ..AgeOptions::default()
+    };
+    let aged = age_to(renderer, judge, directions, &starts, &targets, &options)?;
+    let images: Vec<_> = aged.iter().map(|a| a.image.clone()).collect();
+    let verdicts = judge.judge(&images, true);
+    let g = Attribute::Gender.index();
+    let errors = verdicts
+        .iter()
+        .zip(&targets)
+        .filter_map(|(v, t)| Some((age(v)? - t).abs()));
+    let gender_kept = verdicts
+        .iter()
+        .zip(&of)
+        .map(|(v, &i)| Some((v.scores[g]? > 0.5) == (originals[i].scores[g]? > 0.5)));
+    let identity = verdicts
+        .iter()
+        .zip(&of)
+        .filter_map(|(v, &i)| descriptor_distance(&v.descriptor, &originals[i].descriptor));
+    Ok(AgeProgression {
+        edits: targets.len(),
+        mean_abs_error: mean_of(errors),
+        gender_kept: fraction(gender_kept.flatten()),
+        identity_kept: fraction(identity.map(|d| d < SAME_PERSON)),
     })
 }
 
@@ -347,6 +429,17 @@ impl Evaluation {
                 "- gender kept by the age edit with gender kept (±{}σ): {}\n",
                 self.sigmas,
                 pct(v)
+            ));
+        }
+        if let Some(p) = &self.age_progression {
+            s.push_str(&format!(
+                "- age progression to the judged age ±{AGE_PROGRESSION_YEARS} years ({} edits, \
+                 gender kept): mean absolute error {:.1} years, gender kept {}, identity kept \
+                 (descriptor < 0.6) {}\n",
+                p.edits,
+                p.mean_abs_error,
+                pct(p.gender_kept),
+                pct(p.identity_kept)
             ));
         }
         for (a, v) in &self.identity_kept {

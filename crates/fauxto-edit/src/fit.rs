@@ -196,6 +196,19 @@ pub fn learn<B: Backend>(
     let sampled = sample(renderer, judge, &seeds, options.batch, &mut |done| {
         progress(Stage::Sampling, done, total)
     })?;
+    fit_all(renderer, judge, model_sha256, &sampled, options, progress)
+}
+
+/// Fits every attribute of `options` to samples already scored, and measures each
+/// direction's effect.
+pub fn fit_all<B: Backend>(
+    renderer: &LatentRenderer<B>,
+    judge: &Judge<B>,
+    model_sha256: &str,
+    sampled: &Sampled,
+    options: &FitOptions,
+    progress: &mut dyn FnMut(Stage, usize, usize),
+) -> Result<Directions> {
     // Calibration faces: the first held-out seeds.
     let calibration: Vec<Vec<f32>> = sampled
         .seeds
@@ -205,10 +218,11 @@ pub fn learn<B: Backend>(
         .take(options.calibration_samples)
         .map(|(_, w)| w.clone())
         .collect();
+    let count = options.attributes.len();
     let mut directions = Vec::new();
     for (i, &attribute) in options.attributes.iter().enumerate() {
-        progress(Stage::Fitting, i, options.attributes.len());
-        let fitted = fit_attribute(&sampled, attribute, options.extremes, options.lambda)?;
+        progress(Stage::Fitting, i, count);
+        let fitted = fit_attribute(sampled, attribute, options.extremes, options.lambda)?;
         let per_sigma = per_sigma(renderer, judge, &fitted, &calibration, options.batch)?;
         directions.push(Direction {
             attribute,
@@ -220,16 +234,12 @@ pub fn learn<B: Backend>(
             per_sigma,
         });
     }
-    progress(
-        Stage::Fitting,
-        options.attributes.len(),
-        options.attributes.len(),
-    );
+    progress(Stage::Fitting, count, count);
     Ok(Directions::new(
         model_sha256,
         renderer.w_dim(),
-        options.samples,
-        options.first_seed,
+        sampled.seeds.len(),
+        sampled.seeds.first().copied().unwrap_or(0),
         options.extremes,
         options.lambda,
         directions,

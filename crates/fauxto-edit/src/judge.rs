@@ -4,7 +4,7 @@
 
 use burn::tensor::backend::Backend;
 use fauxto_app::guard::frame_of;
-use fauxto_face::{AnalyzeOptions, FaceAnalyzer, Frame};
+use fauxto_face::{AnalyzeOptions, Face, FaceAnalyzer, Frame};
 use image::DynamicImage;
 
 use crate::attribute::{scores, Scores};
@@ -13,6 +13,8 @@ use crate::attribute::{scores, Scores};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     pub scores: Scores,
+    /// The most probable of the expression network's seven expressions.
+    pub expression: Option<&'static str>,
     /// 128-D identity descriptor; empty unless descriptors were asked for.
     pub descriptor: Vec<f32>,
 }
@@ -46,15 +48,33 @@ impl<B: Backend> Judge<B> {
         self.analyzer
             .analyze(&frames, &options)
             .into_iter()
-            .map(|faces| Verdict {
-                scores: scores(faces.first()),
-                descriptor: faces
-                    .into_iter()
-                    .next()
-                    .map(|f| f.descriptor)
-                    .unwrap_or_default(),
-            })
+            .map(|faces| verdict(faces.into_iter().next()))
             .collect()
+    }
+
+    /// The verdict on the most confidently detected face of a photo (any size, any
+    /// framing), descriptor included; `None` when no face is found.
+    pub fn judge_photo(&self, photo: &DynamicImage) -> Option<Verdict> {
+        let options = AnalyzeOptions {
+            max_faces: Some(1),
+            ..AnalyzeOptions::default()
+        };
+        let face = self
+            .analyzer
+            .analyze(&[frame_of(photo)], &options)
+            .into_iter()
+            .next()?
+            .into_iter()
+            .next()?;
+        Some(verdict(Some(face)))
+    }
+}
+
+fn verdict(face: Option<Face>) -> Verdict {
+    Verdict {
+        scores: scores(face.as_ref()),
+        expression: face.as_ref().map(|f| f.expression().0),
+        descriptor: face.map(|f| f.descriptor).unwrap_or_default(),
     }
 }
 

@@ -7,10 +7,15 @@
 //! | [`latent`] | seeds → w → images, truncation |
 //! | [`judge`] | the face networks' verdicts on generated faces |
 //! | [`fit`] | sampling, fitting each attribute's direction, measuring its effect per σ |
+//! | [`samples`] | scored samples on disk, for refitting without sampling again |
 //! | [`directions`] | a model's directions, the file beside it, conditional directions |
 //! | [`edit`] | slider values → a step in W |
+//! | [`age`] | age progression: judged ages brought to a target |
+//! | [`anonymize`] | look-alikes of a photo's attributes with another identity |
 //! | [`evaluate`] | the re-scoring matrix and the editing goals' figures |
 
+pub mod age;
+pub mod anonymize;
 pub mod attribute;
 pub mod directions;
 pub mod edit;
@@ -19,6 +24,7 @@ pub mod fit;
 pub mod judge;
 pub mod latent;
 pub mod logistic;
+pub mod samples;
 
 pub use attribute::Attribute;
 pub use directions::{sidecar_path, Direction, Directions};

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use commands::{
-    analyze, bench, credentials, dataset, detector, directions, edit, export_onnx, face_bench,
-    generate, guard, import, index, info, init_model, interpolate, library, metrics, mix, report,
-    studio, train, watermark,
+    analyze, anonymize, bench, credentials, dataset, detector, directions, edit, export_onnx,
+    face_bench, generate, guard, import, index, info, init_model, interpolate, library, metrics,
+    mix, report, studio, train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -52,6 +52,8 @@ enum Command {
     /// Edit a seed's face with attribute sliders (--age +15 --smile 1 --yaw -20), or a strip
     /// of frames along one.
     Edit(edit::EditArgs),
+    /// Look-alikes of a photo's face: its age, gender, expression and pose, another identity.
+    Anonymize(anonymize::AnonymizeArgs),
     /// Show what a model file holds.
     Info(info::InfoArgs),
     /// Import an official StyleGAN2-ADA network pickle or PyTorch state dict (nothing in it runs).
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
         Command::Interpolate(a) => interpolate::run(a),
         Command::Directions(a) => directions::run(a),
         Command::Edit(a) => edit::run(a),
+        Command::Anonymize(a) => anonymize::run(a),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),

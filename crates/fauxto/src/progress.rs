@@ -15,3 +15,14 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// A spinner for work whose length is not known in advance.
+pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}

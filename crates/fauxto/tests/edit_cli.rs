@@ -1,10 +1,11 @@
-//! `fauxto directions` and `fauxto edit` end to end on a copy of the bundled demo model:
-//! the directions file and card section, labelled edits and strips, the evaluation, and
-//! the errors a user meets.
+//! `fauxto directions`, `fauxto edit` and `fauxto anonymize` end to end on a copy of the
+//! bundled demo model: the directions file and card section, labelled edits, strips and
+//! age progressions, the evaluation, look-alikes of a photo, and the errors a user meets.
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use common::{fauxto, ok, scratch};
 
@@ -16,8 +17,29 @@ fn demo_copy(dir: &Path) -> PathBuf {
     model
 }
 
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_str(&ok(out)).expect("JSON on stdout")
+/// Runs a command line (arguments split at spaces; the paths here have none).
+fn run(line: &str) -> Output {
+    fauxto(&line.split_whitespace().collect::<Vec<_>>())
+}
+
+/// The JSON printed by a command line that must succeed.
+fn json(line: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&run(line))).expect("JSON on stdout")
+}
+
+/// The error message of a command line that must fail.
+fn error(line: &str) -> String {
+    let out = run(line);
+    assert!(!out.status.success(), "`{line}` succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -25,35 +47,26 @@ fn directions_are_learnt_stored_evaluated_and_drive_labelled_edits() {
     let dir = scratch("edit", "flow");
     let model = demo_copy(&dir);
     let m = model.to_str().unwrap();
+    let out_dir = dir.join("out");
+    let o = out_dir.to_str().unwrap();
 
     // Before any directions exist, edit says how to make them.
-    let out = fauxto(&[
-        "edit", "--model", m, "--seed", "1", "--yaw", "10", "--out", "x",
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fauxto directions --model"));
+    assert!(
+        error(&format!("edit --model {m} --seed 1 --yaw 10 --out {o}"))
+            .contains("fauxto directions --model")
+    );
 
-    let learnt = json(&fauxto(&[
-        "directions",
-        "--model",
-        m,
-        "--n",
-        "300",
-        "--extremes",
-        "0.25",
-        "--calibration",
-        "8",
-        "--attributes",
-        "yaw,gender",
-        "--json",
-    ]));
+    let learnt = json(&format!(
+        "directions --model {m} --n 300 --extremes 0.25 --calibration 8 \
+         --attributes yaw,gender,age --json"
+    ));
     let names: Vec<&str> = learnt["directions"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["attribute"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["yaw", "gender"]);
+    assert_eq!(names, ["yaw", "gender", "age"]);
     assert!(dir.join("demo.directions.safetensors").exists());
     let card = std::fs::read_to_string(dir.join("demo.md")).unwrap();
     assert!(
@@ -62,12 +75,9 @@ fn directions_are_learnt_stored_evaluated_and_drive_labelled_edits() {
     );
 
     // One edit, labelled as a generated image with the seed in its watermark.
-    let out_dir = dir.join("out");
-    let o = out_dir.to_str().unwrap();
-    let written = json(&fauxto(&[
-        "edit", "--model", m, "--seed", "3", "--yaw", "-15", "--keep", "gender", "--out", o,
-        "--json",
-    ]));
+    let written = json(&format!(
+        "edit --model {m} --seed 3 --yaw -15 --keep gender --out {o} --json"
+    ));
     let first = &written[0];
     let path = PathBuf::from(first["path"].as_str().unwrap());
     assert_eq!(path.file_name().unwrap(), "seed0003-yaw-15.png");
@@ -76,52 +86,68 @@ fn directions_are_learnt_stored_evaluated_and_drive_labelled_edits() {
     assert_eq!(first["labels"]["watermark"]["seed"], 3);
 
     // A strip of five frames along gender, as one row.
-    let strip = json(&fauxto(&[
-        "edit", "--model", m, "--seed", "4", "--strip", "gender", "--frames", "5", "--out", o,
-        "--json",
-    ]));
-    let values: Vec<f64> = strip[0]["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    assert_eq!(values, [-3.0, -1.5, 0.0, 1.5, 3.0]);
+    let strip = json(&format!(
+        "edit --model {m} --seed 4 --strip gender --frames 5 --out {o} --json"
+    ));
+    assert_eq!(floats(&strip[0]["values"]), [-3.0, -1.5, 0.0, 1.5, 3.0]);
     let image = image::open(strip[0]["path"].as_str().unwrap()).unwrap();
     assert_eq!((image.width(), image.height()), (5 * 64, 64));
 
-    // The re-scoring matrix: each direction's own column normalised to 1.
-    let evaluation = json(&fauxto(&[
-        "directions",
-        "--model",
-        m,
-        "--evaluate",
-        "--eval-samples",
-        "6",
-        "--json",
-    ]));
+    // Age progression: two target ages as a strip; the older target is judged older.
+    let aged = json(&format!(
+        "edit --model {m} --seed 5 --age-to 20,60 --out {o} --json"
+    ));
+    let judged = floats(&aged[0]["judged_ages"]);
+    assert!(judged[1] > judged[0] + 10.0, "judged ages {judged:?}");
+    let image = image::open(aged[0]["path"].as_str().unwrap()).unwrap();
+    assert_eq!(image.width(), 2 * 64);
+
+    // The re-scoring matrix: each direction's own column normalised to 1 (three
+    // directions, and age with gender kept).
+    let evaluation = json(&format!(
+        "directions --model {m} --evaluate --eval-samples 6 --json"
+    ));
     let normalised = evaluation["normalised"].as_array().unwrap();
-    assert_eq!(normalised.len(), 2);
-    for (i, row) in normalised.iter().enumerate() {
+    assert_eq!(normalised.len(), 4);
+    for (i, row) in normalised.iter().take(3).enumerate() {
         assert_eq!(row[i].as_f64().unwrap(), 1.0);
+    }
+    assert_eq!(evaluation["age_progression"]["edits"], 12);
+
+    // The anonymiser: look-alikes of a photo's attributes, none of them its identity.
+    let photo = common::fixture_faces().join("30_1_0_20170103182254417.png");
+    let anon = dir.join("anon");
+    let report = json(&format!(
+        "anonymize {} --model {m} --n 2 --pool 300 --age-tolerance 15 --yaw-tolerance 20 \
+         --out {} --json",
+        photo.display(),
+        anon.display()
+    ));
+    let target = &report["target"];
+    let looks = report["written"].as_array().unwrap();
+    assert!(!looks.is_empty(), "no look-alike found: {report}");
+    for w in looks {
+        let l = &w["look_alike"];
+        assert!(l["distance"].as_f64().unwrap() >= 0.6);
+        assert_eq!(l["female"], target["female"]);
+        assert_eq!(l["expression"], target["expression"]);
+        let age_gap = l["age"].as_f64().unwrap() - target["age"].as_f64().unwrap();
+        assert!(age_gap.abs() <= 15.0);
+        assert_eq!(w["labels"]["source"], "trainedAlgorithmicMedia");
+        assert!(PathBuf::from(w["path"].as_str().unwrap()).exists());
     }
 
     // Errors that say what went wrong.
-    let err = |args: &[&str]| {
-        let out = fauxto(args);
-        assert!(!out.status.success(), "{args:?} succeeded");
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    };
     assert!(
-        err(&["edit", "--model", m, "--seed", "1", "--age", "5", "--out", o])
-            .contains("no age direction")
+        error(&format!("edit --model {m} --seed 1 --pitch 5 --out {o}"))
+            .contains("no pitch direction")
     );
-    assert!(
-        err(&["edit", "--model", m, "--seed", "1", "--yaw", "5", "--keep", "yaw", "--out", o])
-            .contains("cannot move and stay put")
-    );
-    assert!(err(&["edit", "--model", m, "--seed", "1", "--out", o]).contains("nothing to edit"));
-    assert!(
-        err(&["edit", "--model", m, "--seed", "1", "--beard", "1", "--out", o]).contains("--beard")
-    );
+    assert!(error(&format!(
+        "edit --model {m} --seed 1 --yaw 5 --keep yaw --out {o}"
+    ))
+    .contains("cannot move and stay put"));
+    assert!(error(&format!("edit --model {m} --seed 1 --out {o}")).contains("nothing to edit"));
+    assert!(error(&format!("edit --model {m} --seed 1 --age-to 300 --out {o}")).contains("0–120"));
+    assert!(error(&format!("edit --model {m} --seed 1 --beard 1 --out {o}")).contains("--beard"));
+    assert!(error(&format!("anonymize missing.png --model {m} --out {o}")).contains("missing.png"));
 }

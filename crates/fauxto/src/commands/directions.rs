@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_edit::evaluate::{evaluate, EvaluateOptions, Evaluation};
-use fauxto_edit::fit::{learn, FitOptions, Stage};
+use fauxto_edit::fit::{fit_all, sample, FitOptions};
+use fauxto_edit::samples;
 use fauxto_edit::{sidecar_path, Attribute, Directions, Judge, LatentRenderer};
 
 use super::{load_model, resolve_model};
@@ -45,6 +46,14 @@ pub struct DirectionsArgs {
         default_value = "age,gender,smile,yaw,pitch"
     )]
     pub attributes: Vec<Attribute>,
+    /// Write the scored samples to this file (safetensors: w and every score), to refit
+    /// later with --samples.
+    #[arg(long, conflicts_with = "samples")]
+    pub save_samples: Option<PathBuf>,
+    /// Fit to samples saved by --save-samples instead of sampling again (--n and
+    /// --first-seed are then those of the file).
+    #[arg(long)]
+    pub samples: Option<PathBuf>,
     /// Where to write the directions; default: beside the model, as
     /// M.directions.safetensors.
     #[arg(long)]
@@ -124,20 +133,31 @@ fn run_on<B: Backend>(device: &B::Device, args: &DirectionsArgs) -> Result<()> {
         attributes: dedup(&args.attributes),
     };
     let started = std::time::Instant::now();
-    let sampling = progress::bar(options.samples as u64, "sampling and scoring", args.json);
-    let fitting = progress::bar(options.attributes.len() as u64, "fitting", true);
-    let directions = learn(
+    let sampled = match &args.samples {
+        Some(path) => samples::load(path, &model.sha256)?,
+        None => {
+            let seeds: Vec<u32> = (0..args.n)
+                .map(|i| args.first_seed.wrapping_add(i))
+                .collect();
+            let bar = progress::bar(seeds.len() as u64, "sampling and scoring", args.json);
+            let sampled = sample(&renderer, &judge, &seeds, options.batch, &mut |done| {
+                bar.set_position(done as u64)
+            })?;
+            bar.finish_and_clear();
+            if let Some(path) = &args.save_samples {
+                samples::save(path, &sampled, &model.sha256)?;
+            }
+            sampled
+        }
+    };
+    let fitting = progress::bar(options.attributes.len() as u64, "fitting", args.json);
+    let directions = fit_all(
         &renderer,
         &judge,
         &model.sha256,
+        &sampled,
         &options,
-        &mut |stage, done, _| match stage {
-            Stage::Sampling => sampling.set_position(done as u64),
-            Stage::Fitting => {
-                sampling.finish_and_clear();
-                fitting.set_position(done as u64)
-            }
-        },
+        &mut |_, done, _| fitting.set_position(done as u64),
     )?;
     fitting.finish_and_clear();
     directions.save(&sidecar)?;

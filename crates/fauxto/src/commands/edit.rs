@@ -8,8 +8,9 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_app::guard::Guard;
 use fauxto_app::labels::{Depiction, Labeller};
+use fauxto_edit::age::{age_to, AgeOptions, AgedFace};
 use fauxto_edit::edit::strip_values;
-use fauxto_edit::{sidecar_path, step, Attribute, Directions, LatentRenderer, Move};
+use fauxto_edit::{sidecar_path, step, Attribute, Directions, Judge, LatentRenderer, Move};
 use fauxto_nn::NoiseMode;
 use image::DynamicImage;
 
@@ -49,6 +50,10 @@ pub struct EditArgs {
     /// `gender,age`.
     #[arg(long, value_delimiter = ',')]
     pub keep: Vec<Attribute>,
+    /// Bring the face to this age (years), as the age network judges it, holding gender
+    /// (and --keep); several ages, e.g. `20,40,60`, make a strip.
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["age", "strip"])]
+    pub age_to: Vec<f64>,
     /// Instead of one edited image, a row of frames along this attribute's slider (the
     /// other sliders applied to every frame).
     #[arg(long)]
@@ -142,10 +147,14 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
         bail!("--format {format}: choose png, jpg or webp");
     }
     let moves = args.moves();
-    if moves.is_empty() && args.strip.is_none() {
+    if moves.is_empty() && args.strip.is_none() && args.age_to.is_empty() {
         bail!(
-            "nothing to edit: give a slider (--age, --gender, --smile, --yaw, --pitch) or --strip"
+            "nothing to edit: give a slider (--age, --gender, --smile, --yaw, --pitch), \
+             --age-to or --strip"
         );
+    }
+    if let Some(bad) = args.age_to.iter().find(|&&a| !(0.0..=120.0).contains(&a)) {
+        bail!("--age-to {bad}: give ages in years, 0–120");
     }
     if let Some(a) = moves
         .iter()
@@ -177,10 +186,24 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
     ensure_dir(&args.out)?;
 
     let base_step = step(&directions, &moves, &args.keep)?;
+    let judge = if args.age_to.is_empty() {
+        None
+    } else {
+        Some(Judge::<B>::embedded(device)?)
+    };
     let mut written = Vec::new();
     for &seed in &args.seeds.0 {
         let w = renderer.truncate(&renderer.w_of(&[seed])[0], args.trunc);
         let base: Vec<f32> = w.iter().zip(&base_step).map(|(a, b)| a + b).collect();
+        if !args.age_to.is_empty() {
+            let judge = judge.as_ref().expect("loaded for --age-to");
+            let aged = aged(&renderer, judge, &directions, &base, args)?;
+            if let Some(report) = write_aged(&labeller, &guard, seed, &moves, aged, args, &format)?
+            {
+                written.push(report);
+            }
+            continue;
+        }
         let Some(strip) = args.strip else {
             let image = renderer.render(&[base])?.remove(0);
             if rejected(&guard, &image, seed)? {
@@ -282,4 +305,79 @@ fn rejected<B: Backend>(guard: &Option<Guard<B>>, image: &DynamicImage, seed: u3
         );
     }
     Ok(check.reproduces_training_face)
+}
+
+/// `base` brought to each of `--age-to`'s ages (gender and --keep held).
+fn aged<B: Backend>(
+    renderer: &LatentRenderer<B>,
+    judge: &Judge<B>,
+    directions: &Directions,
+    base: &[f32],
+    args: &EditArgs,
+) -> Result<Vec<(f64, AgedFace)>> {
+    let mut keep = args.keep.clone();
+    if !keep.contains(&Attribute::Gender) && directions.get(Attribute::Gender).is_ok() {
+        keep.push(Attribute::Gender);
+    }
+    let options = AgeOptions {
+        keep,
+        ..AgeOptions::default()
+    };
+    let ws = vec![base.to_vec(); args.age_to.len()];
+    let faces = age_to(renderer, judge, directions, &ws, &args.age_to, &options)?;
+    Ok(args.age_to.iter().copied().zip(faces).collect())
+}
+
+/// Writes an age edit (one target) or an age strip (several), labelled; `None` when the
+/// guard stops it.
+fn write_aged<B: Backend>(
+    labeller: &Labeller,
+    guard: &Option<Guard<B>>,
+    seed: u32,
+    moves: &[Move],
+    aged: Vec<(f64, AgedFace)>,
+    args: &EditArgs,
+    format: &str,
+) -> Result<Option<serde_json::Value>> {
+    let images: Vec<DynamicImage> = aged.iter().map(|(_, f)| f.image.clone()).collect();
+    if let Some(g) = guard {
+        if g.check(&images).iter().any(|c| c.reproduces_training_face) {
+            eprintln!("seed {seed}: not written, an aged face shows a training face");
+            return Ok(None);
+        }
+    }
+    let judged: Vec<Option<f64>> = aged
+        .iter()
+        .map(|(_, f)| f.verdict.scores[Attribute::Age.index()])
+        .collect();
+    let targets: Vec<f64> = aged.iter().map(|(t, _)| *t).collect();
+    let ages = targets
+        .iter()
+        .map(|t| format!("{t}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let description = format!(
+        "brought to age {ages} as judged by the age network (gender held); {}",
+        describe(moves, &args.keep)
+    );
+    let (path, labels) = if aged.len() == 1 {
+        let path = args
+            .out
+            .join(format!("seed{seed:04}-age-to{ages}.{format}"));
+        let depiction = Depiction::Edited { seed, description };
+        let labels = labeller.write(&images[0], &depiction, &path)?;
+        (path, labels)
+    } else {
+        let path = args.out.join(format!("seed{seed:04}-ages.{format}"));
+        let depiction = Depiction::Composite {
+            seeds: vec![seed],
+            class: None,
+            description,
+        };
+        let strip = grid(&images, images.len());
+        (path.clone(), labeller.write(&strip, &depiction, &path)?)
+    };
+    Ok(Some(serde_json::json!({
+        "seed": seed, "path": path, "targets": targets, "judged_ages": judged, "labels": labels,
+    })))
 }

@@ -1,6 +1,7 @@
 //! One module per `fauxto` subcommand.
 
 pub mod analyze;
+pub mod anonymize;
 pub mod args;
 pub mod bench;
 pub mod card;
