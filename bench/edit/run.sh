@@ -30,7 +30,8 @@ directions="$OUT/directions.safetensors"
 
 echo "== directions: $N samples ($(nproc) cores)"
 start=$(date +%s.%N)
-"$FAUXTO" directions --model "$MODEL" --n "$N" --out "$directions" --no-card | tee "$OUT/directions.txt"
+"$FAUXTO" directions --model "$MODEL" --n "$N" --out "$directions" --no-card \
+    --save-samples "$OUT/samples.safetensors" | tee "$OUT/directions.txt"
 end=$(date +%s.%N)
 python3 -c "print(f'directions: {($end - $start):.0f} s wall for $N samples')" | tee -a "$OUT/directions.txt"
 
@@ -58,4 +59,12 @@ PY
         --n 8 --pool "$POOL" --out "$OUT/lookalikes" --no-credentials --json \
         > "$OUT/anonymize.json"
     python3 bench/edit/summarise_anonymiser.py "$OUT/anonymize.json" | tee "$OUT/anonymize.md"
+fi
+
+echo "== InterFaceGAN's linear SVM on the same samples (scikit-learn)"
+if python3 -c "import sklearn" 2>/dev/null; then
+    python3 bench/edit/peer_svm.py "$OUT/samples.safetensors" "$directions" \
+        --extremes 0.02 | tee "$OUT/peer_svm.md"
+else
+    echo "scikit-learn not installed (pip install numpy scikit-learn): skipped"
 fi

@@ -1,5 +1,7 @@
-//! Age progression: move faces along the age direction (conditioned on gender and what
-//! else is kept) until the age network judges them the target age.
+//! Age progression: move faces along the age direction (conditioned on gender, head pose
+//! and what else is kept) until the age network judges them the target age, stepping
+//! back along gender whenever the gender network judges the other gender than at the
+//! start.
 //!
 //! The direction's measured rate (years per σ) gives the first step; later steps use the
 //! secant through the last two judged ages (clamped to a third and three times the
@@ -20,24 +22,34 @@ use crate::latent::{moved, LatentRenderer};
 /// How age targets are reached.
 #[derive(Debug, Clone)]
 pub struct AgeOptions {
-    /// Attributes held while age moves.
+    /// Attributes held while age moves (those without a direction are skipped). By
+    /// default gender and the head pose: on the demo model the age direction drags both
+    /// along (`bench/RESULTS.md`, "Editing").
     pub keep: Vec<Attribute>,
     /// Judge-and-step rounds at most.
     pub rounds: usize,
     /// Stop moving a face once its judged age is this close to the target (years).
     pub tolerance: f64,
-    /// Never move further than this many σ from the start.
+    /// Never move further than this many σ from the start (along age, and along gender
+    /// when holding it): further out the latents leave the region the generator was
+    /// trained on and the faces break up.
     pub max_sigmas: f64,
+    /// When the gender network judges an aged face of the other gender than the start,
+    /// step back along the gender direction (age held) by one σ per round. The gender
+    /// network is then in the loop too: the identity descriptor stays the independent
+    /// judge.
+    pub hold_judged_gender: bool,
     pub batch: usize,
 }
 
 impl Default for AgeOptions {
     fn default() -> Self {
         AgeOptions {
-            keep: vec![Attribute::Gender],
+            keep: vec![Attribute::Gender, Attribute::Yaw, Attribute::Pitch],
             rounds: 4,
             tolerance: 2.0,
-            max_sigmas: 6.0,
+            max_sigmas: 4.0,
+            hold_judged_gender: true,
             batch: 64,
         }
     }
@@ -53,6 +65,8 @@ pub struct AgedFace {
     pub verdict: Verdict,
     /// σ moved along the (conditional) age direction.
     pub sigmas: f64,
+    /// σ moved along the gender direction to hold the judged gender.
+    pub gender_sigmas: f64,
 }
 
 /// Brings each `ws[i]` to `targets[i]` years, as judged by the age network.
@@ -71,27 +85,64 @@ pub fn age_to<B: Backend>(
         "the age direction was measured to change age by {rate:.2} years per σ: too little to \
          steer by; recompute the directions with more samples"
     );
-    // Unit step: one σ along the conditional direction, scaled to move age by one σ.
-    let unit = sigma_step(directions, Attribute::Age, 1.0, &options.keep)?;
-    let judge_all = |sigmas: &[f64]| -> Result<(Vec<DynamicImage>, Vec<Verdict>)> {
-        let moved_ws: Vec<Vec<f32>> = ws
-            .iter()
-            .zip(sigmas)
-            .map(|(w, &s)| moved(w, &unit, s))
-            .collect();
-        let images = renderer.render_batched(&moved_ws, options.batch)?;
-        let verdicts = judge.judge(&images, false);
-        Ok((images, verdicts))
+    let keep: Vec<Attribute> = options
+        .keep
+        .iter()
+        .copied()
+        .filter(|&a| a != Attribute::Age && directions.get(a).is_ok())
+        .collect();
+    // Unit steps: one σ along the conditional age direction, and one along gender with
+    // age held (to hold the judged gender).
+    let unit = sigma_step(directions, Attribute::Age, 1.0, &keep)?;
+    let gender_unit = match (
+        options.hold_judged_gender,
+        directions.get(Attribute::Gender),
+    ) {
+        (true, Ok(_)) => Some(sigma_step(
+            directions,
+            Attribute::Gender,
+            1.0,
+            &[Attribute::Age],
+        )?),
+        _ => None,
     };
+    let place = |i: usize, s: f64, g: f64| {
+        let w = moved(&ws[i], &unit, s);
+        match &gender_unit {
+            Some(u) => moved(&w, u, g),
+            None => w,
+        }
+    };
+    let judge_all =
+        |sigmas: &[f64], genders: &[f64]| -> Result<(Vec<DynamicImage>, Vec<Verdict>)> {
+            let moved_ws: Vec<Vec<f32>> = (0..ws.len())
+                .map(|i| place(i, sigmas[i], genders[i]))
+                .collect();
+            let images = renderer.render_batched(&moved_ws, options.batch)?;
+            let verdicts = judge.judge(&images, false);
+            Ok((images, verdicts))
+        };
     let age_of = |v: &Verdict| v.scores[Attribute::Age.index()];
+    let female = |v: &Verdict| v.scores[Attribute::Gender.index()].map(|p| p > 0.5);
 
     let mut sigmas = vec![0.0; ws.len()];
-    let (mut images, mut verdicts) = judge_all(&sigmas)?;
+    let mut genders = vec![0.0; ws.len()];
+    let (mut images, mut verdicts) = judge_all(&sigmas, &genders)?;
+    let started_female: Vec<Option<bool>> = verdicts.iter().map(female).collect();
     let mut previous: Vec<Option<(f64, f64)>> = vec![None; ws.len()];
     for _ in 0..options.rounds {
         let mut any = false;
         let mut next = sigmas.clone();
         for i in 0..ws.len() {
+            if gender_unit.is_some() {
+                if let (Some(start), Some(now)) = (started_female[i], female(&verdicts[i])) {
+                    let held = genders[i] + if start { 1.0 } else { -1.0 };
+                    if start != now && held.abs() <= options.max_sigmas {
+                        genders[i] = held;
+                        any = true;
+                    }
+                }
+            }
             let Some(age) = age_of(&verdicts[i]) else {
                 continue;
             };
@@ -113,17 +164,18 @@ pub fn age_to<B: Backend>(
             break;
         }
         sigmas = next;
-        (images, verdicts) = judge_all(&sigmas)?;
+        (images, verdicts) = judge_all(&sigmas, &genders)?;
     }
-    Ok(ws
-        .iter()
-        .zip(sigmas)
-        .zip(images.into_iter().zip(verdicts))
-        .map(|((w, s), (image, verdict))| AgedFace {
-            w: moved(w, &unit, s),
+    Ok(images
+        .into_iter()
+        .zip(verdicts)
+        .enumerate()
+        .map(|(i, (image, verdict))| AgedFace {
+            w: place(i, sigmas[i], genders[i]),
             image,
             verdict,
-            sigmas: s,
+            sigmas: sigmas[i],
+            gender_sigmas: genders[i],
         })
         .collect())
 }

@@ -92,8 +92,8 @@ pub struct Evaluation {
     pub identity_kept: Vec<(Attribute, f64)>,
     /// Fraction of age edits (±kσ, gender kept) whose judged gender stays the same.
     pub gender_kept_by_conditional_age: Option<f64>,
-    /// Every face brought 20 years older and 20 years younger (`age::age_to`, gender
-    /// kept).
+    /// Every face brought 20 years older and 20 years younger (`age::age_to`, gender and
+    /// head pose held).
     pub age_progression: Option<AgeProgression>,
 }
 
@@ -434,7 +434,7 @@ impl Evaluation {
         if let Some(p) = &self.age_progression {
             s.push_str(&format!(
                 "- age progression to the judged age ±{AGE_PROGRESSION_YEARS} years ({} edits, \
-                 gender kept): mean absolute error {:.1} years, gender kept {}, identity kept \
+                 gender and head pose held): mean absolute error {:.1} years, gender kept {}, identity kept \
                  (descriptor < 0.6) {}\n",
                 p.edits,
                 p.mean_abs_error,

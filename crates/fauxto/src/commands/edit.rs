@@ -51,7 +51,7 @@ pub struct EditArgs {
     #[arg(long, value_delimiter = ',')]
     pub keep: Vec<Attribute>,
     /// Bring the face to this age (years), as the age network judges it, holding gender
-    /// (and --keep); several ages, e.g. `20,40,60`, make a strip.
+    /// and head pose (and --keep); several ages, e.g. `20,40,60`, make a strip.
     #[arg(long, value_delimiter = ',', conflicts_with_all = ["age", "strip"])]
     pub age_to: Vec<f64>,
     /// Instead of one edited image, a row of frames along this attribute's slider (the
@@ -315,10 +315,14 @@ fn aged<B: Backend>(
     base: &[f32],
     args: &EditArgs,
 ) -> Result<Vec<(f64, AgedFace)>> {
-    let mut keep = args.keep.clone();
-    if !keep.contains(&Attribute::Gender) && directions.get(Attribute::Gender).is_ok() {
-        keep.push(Attribute::Gender);
-    }
+    let mut keep = AgeOptions::default().keep;
+    keep.extend(
+        args.keep
+            .iter()
+            .filter(|a| !keep.contains(a))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
     let options = AgeOptions {
         keep,
         ..AgeOptions::default()
@@ -357,7 +361,7 @@ fn write_aged<B: Backend>(
         .collect::<Vec<_>>()
         .join(",");
     let description = format!(
-        "brought to age {ages} as judged by the age network (gender held); {}",
+        "brought to age {ages} as judged by the age network (gender and head pose held); {}",
         describe(moves, &args.keep)
     );
     let (path, labels) = if aged.len() == 1 {
