@@ -37,9 +37,7 @@ python3 -c "print(f'directions: {($end - $start):.0f} s wall for $N samples')" |
 
 echo "== re-scoring over $EVAL faces"
 "$FAUXTO" directions --model "$MODEL" --out "$directions" --evaluate --eval-samples "$EVAL" \
-    --json > "$OUT/evaluation.json"
-"$FAUXTO" directions --model "$MODEL" --out "$directions" --evaluate --eval-samples "$EVAL" \
-    > "$OUT/evaluation.md"
+    --json --markdown "$OUT/evaluation.md" > "$OUT/evaluation.json"
 cat "$OUT/evaluation.md"
 
 if [ -f "$ZIP" ] && [ "$PHOTOS" -gt 0 ]; then

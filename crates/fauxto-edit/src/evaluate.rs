@@ -34,7 +34,7 @@ impl EditSpec {
             self.attribute.name().to_string()
         } else {
             let kept: Vec<&str> = self.keep.iter().map(|a| a.name()).collect();
-            format!("{} | {}", self.attribute, kept.join(","))
+            format!("{} ({} kept)", self.attribute, kept.join(", "))
         }
     }
 }

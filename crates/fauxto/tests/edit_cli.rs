@@ -104,9 +104,13 @@ fn directions_are_learnt_stored_evaluated_and_drive_labelled_edits() {
 
     // The re-scoring matrix: each direction's own column normalised to 1 (three
     // directions, and age with gender kept).
+    let summary = dir.join("evaluation.md");
     let evaluation = json(&format!(
-        "directions --model {m} --evaluate --eval-samples 6 --json"
+        "directions --model {m} --evaluate --eval-samples 6 --json --markdown {}",
+        summary.display()
     ));
+    let markdown = std::fs::read_to_string(&summary).unwrap();
+    assert!(markdown.contains("| age (gender kept) |"), "{markdown}");
     let normalised = evaluation["normalised"].as_array().unwrap();
     assert_eq!(normalised.len(), 4);
     for (i, row) in normalised.iter().take(3).enumerate() {

@@ -10,9 +10,9 @@ use clap::Args;
 use fauxto_app::guard::Guard;
 use fauxto_app::labels::{Depiction, Labeller};
 use fauxto_edit::anonymize::{anonymize, AnonymizeOptions, Pool, Target, Tolerances};
-use fauxto_edit::{sidecar_path, Judge, LatentRenderer};
+use fauxto_edit::{Judge, LatentRenderer};
 
-use super::directions::load_directions;
+use super::directions::model_directions;
 use super::memorisation::GuardArgs;
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
@@ -72,11 +72,7 @@ pub fn run(args: &AnonymizeArgs) -> Result<()> {
 fn run_on<B: Backend>(device: &B::Device, args: &AnonymizeArgs) -> Result<()> {
     let model_path = resolve_model(args.model.as_deref())?;
     let model = load_model(&model_path)?;
-    let directions_path = args
-        .directions
-        .clone()
-        .unwrap_or_else(|| sidecar_path(&model_path));
-    let directions = load_directions(&directions_path, &model_path)?;
+    let directions = model_directions(args.directions.as_deref(), &model_path, &model)?;
     let renderer = LatentRenderer::<B>::new(&model, device)?;
     let judge = Judge::<B>::embedded(device)?;
     let guard = Guard::<B>::resolve(device, &args.guard.options(), &model)?;

@@ -11,6 +11,8 @@ use fauxto_edit::fit::{fit_all, sample, FitOptions};
 use fauxto_edit::samples;
 use fauxto_edit::{sidecar_path, Attribute, Directions, Judge, LatentRenderer};
 
+use fauxto_nn::model_file::ModelFile;
+
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
 use crate::on_device;
@@ -73,6 +75,9 @@ pub struct DirectionsArgs {
     pub eval_samples: u32,
     #[arg(long, default_value_t = 1_000_000)]
     pub eval_first_seed: u32,
+    /// With --evaluate, also write the summary as Markdown to this file.
+    #[arg(long, requires = "evaluate")]
+    pub markdown: Option<PathBuf>,
     /// Edit size of --evaluate's re-scoring matrix, in σ.
     #[arg(long, default_value_t = 3.0)]
     pub sigmas: f64,
@@ -117,6 +122,9 @@ fn run_on<B: Backend>(device: &B::Device, args: &DirectionsArgs) -> Result<()> {
             );
         }
         let evaluation = run_evaluation(&renderer, &judge, &directions, args)?;
+        if let Some(path) = &args.markdown {
+            crate::images::write_bytes(path, evaluation.to_markdown().as_bytes())?;
+        }
         if args.json {
             println!("{}", serde_json::to_string_pretty(&evaluation)?);
         } else {
@@ -215,6 +223,26 @@ pub fn load_directions(path: &Path, model: &Path) -> Result<Directions> {
         );
     }
     Directions::load(path).context("cannot read the attribute directions")
+}
+
+/// The directions an editing command uses: `given`, else the file beside the model; they
+/// must belong to this model file.
+pub fn model_directions(
+    given: Option<&Path>,
+    model_path: &Path,
+    model: &ModelFile,
+) -> Result<Directions> {
+    let path = given.map_or_else(|| sidecar_path(model_path), Path::to_path_buf);
+    let directions = load_directions(&path, model_path)?;
+    if directions.model_sha256 != model.sha256 {
+        anyhow::bail!(
+            "{} belongs to another model file; compute this model's with \
+             `fauxto directions --model {}`",
+            path.display(),
+            model_path.display()
+        );
+    }
+    Ok(directions)
 }
 
 fn dedup(attributes: &[Attribute]) -> Vec<Attribute> {

@@ -10,12 +10,12 @@ use fauxto_app::guard::Guard;
 use fauxto_app::labels::{Depiction, Labeller};
 use fauxto_edit::age::{age_to, AgeOptions, AgedFace};
 use fauxto_edit::edit::strip_values;
-use fauxto_edit::{sidecar_path, step, Attribute, Directions, Judge, LatentRenderer, Move};
+use fauxto_edit::{step, Attribute, Directions, Judge, LatentRenderer, Move};
 use fauxto_nn::NoiseMode;
 use image::DynamicImage;
 
 use super::args::{parse_psi, SeedList};
-use super::directions::load_directions;
+use super::directions::model_directions;
 use super::memorisation::GuardArgs;
 use super::{load_model, resolve_model};
 use crate::backend::DeviceKind;
@@ -165,18 +165,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
     }
     let model_path = resolve_model(args.model.as_deref())?;
     let model = load_model(&model_path)?;
-    let directions_path = args
-        .directions
-        .clone()
-        .unwrap_or_else(|| sidecar_path(&model_path));
-    let directions = load_directions(&directions_path, &model_path)?;
-    if directions.model_sha256 != model.sha256 {
-        bail!(
-            "{} belongs to another model file; compute this model's with `fauxto directions --model {}`",
-            directions_path.display(),
-            model_path.display()
-        );
-    }
+    let directions = model_directions(args.directions.as_deref(), &model_path, &model)?;
     let mut renderer = LatentRenderer::<B>::new(&model, device)?;
     renderer.noise = args.noise_mode;
     let guard = Guard::<B>::resolve(device, &args.guard.options(), &model)?;
