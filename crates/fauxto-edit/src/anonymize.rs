@@ -18,7 +18,7 @@ use crate::attribute::Attribute;
 use crate::directions::Directions;
 use crate::edit::sigma_step;
 use crate::judge::{descriptor_distance, Judge, Verdict};
-use crate::latent::LatentRenderer;
+use crate::latent::{consecutive_seeds, LatentRenderer};
 
 /// How close a look-alike must be.
 #[derive(Debug, Clone)]
@@ -41,6 +41,16 @@ impl Default for Tolerances {
             smile: 0.3,
             min_distance: 0.6,
         }
+    }
+}
+
+impl Tolerances {
+    /// How far a face's judged age, yaw and smile are from the target's, each in units of
+    /// its tolerance (squared and summed): the order candidates are tried and kept in.
+    fn distance(&self, target: &Target, age: f64, yaw: f64, smile: f64) -> f64 {
+        ((age - target.age) / self.age).powi(2)
+            + ((yaw - target.yaw) / self.yaw).powi(2)
+            + ((smile - target.smile) / self.smile).powi(2)
     }
 }
 
@@ -133,9 +143,7 @@ impl Pool {
         judge: &Judge<B>,
         options: &AnonymizeOptions,
     ) -> Result<Pool> {
-        let seeds: Vec<u32> = (0..options.pool as u32)
-            .map(|i| options.first_seed.wrapping_add(i))
-            .collect();
+        let seeds = consecutive_seeds(options.first_seed, options.pool);
         let ws = renderer.w_of(&seeds);
         let verdicts = judge.judge(&renderer.render_batched(&ws, options.batch)?, false);
         Ok(Pool {
@@ -167,9 +175,12 @@ pub fn anonymize<B: Backend>(
             if (s(Attribute::Gender)? > 0.5) != target.female {
                 return None;
             }
-            let cost = ((s(Attribute::Age)? - target.age) / t.age).powi(2)
-                + ((s(Attribute::Yaw)? - target.yaw) / t.yaw).powi(2)
-                + ((s(Attribute::Smile)? - target.smile) / t.smile).powi(2);
+            let cost = t.distance(
+                target,
+                s(Attribute::Age)?,
+                s(Attribute::Yaw)?,
+                s(Attribute::Smile)?,
+            );
             Some((cost, i))
         })
         .collect();
@@ -204,11 +215,8 @@ pub fn anonymize<B: Backend>(
             && (smile - target.smile).abs() <= t.smile
             && expression == target.expression
             && distance >= t.min_distance;
-        let cost = ((age - target.age) / t.age).powi(2)
-            + ((yaw - target.yaw) / t.yaw).powi(2)
-            + ((smile - target.smile) / t.smile).powi(2);
         out.push((
-            cost,
+            t.distance(target, age, yaw, smile),
             LookAlike {
                 seed: seeds[i],
                 w,

@@ -19,7 +19,7 @@ use crate::directions::Directions;
 use crate::edit::sigma_step;
 use crate::fit::mean;
 use crate::judge::{descriptor_distance, Judge, Verdict};
-use crate::latent::{moved, LatentRenderer};
+use crate::latent::{consecutive_seeds, moved, LatentRenderer};
 
 /// One edit: move `attribute`, keeping `keep`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,9 +136,7 @@ pub fn evaluate<B: Backend>(
             keep: vec![Attribute::Gender],
         });
     }
-    let seeds: Vec<u32> = (0..options.samples as u32)
-        .map(|i| options.first_seed.wrapping_add(i))
-        .collect();
+    let seeds = consecutive_seeds(options.first_seed, options.samples);
     let ws = renderer.w_of(&seeds);
     let total = 2 + edits.len() + attributes.len();
     let mut done = 0;

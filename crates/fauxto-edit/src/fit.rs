@@ -9,7 +9,7 @@ use burn::tensor::backend::Backend;
 use crate::attribute::{Attribute, Scores};
 use crate::directions::{Direction, Directions};
 use crate::judge::Judge;
-use crate::latent::{dot, moved, LatentRenderer};
+use crate::latent::{consecutive_seeds, dot, moved, LatentRenderer};
 use crate::logistic::LinearModel;
 
 /// How directions are learnt.
@@ -214,9 +214,7 @@ pub fn learn<B: Backend>(
     options: &FitOptions,
     progress: &mut dyn FnMut(Stage, usize, usize),
 ) -> Result<Directions> {
-    let seeds: Vec<u32> = (0..options.samples as u32)
-        .map(|i| options.first_seed.wrapping_add(i))
-        .collect();
+    let seeds = consecutive_seeds(options.first_seed, options.samples);
     let total = seeds.len();
     let sampled = sample(renderer, judge, &seeds, options.batch, &mut |done| {
         progress(Stage::Sampling, done, total)

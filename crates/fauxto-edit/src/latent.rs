@@ -99,6 +99,11 @@ impl<B: Backend> LatentRenderer<B> {
     }
 }
 
+/// `n` consecutive seeds from `first` (wrapping past u32::MAX).
+pub fn consecutive_seeds(first: u32, n: usize) -> Vec<u32> {
+    (0..n as u32).map(|i| first.wrapping_add(i)).collect()
+}
+
 /// `w + t·v`.
 pub fn moved(w: &[f32], v: &[f32], t: f64) -> Vec<f32> {
     w.iter().zip(v).map(|(&a, &b)| a + (t as f32) * b).collect()

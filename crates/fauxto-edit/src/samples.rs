@@ -12,6 +12,7 @@ use fauxto_nn::state::{HostTensor, StateDict};
 
 use crate::attribute::{Attribute, Scores};
 use crate::fit::Sampled;
+use crate::latent::consecutive_seeds;
 
 const MODEL_KEY: &str = "fauxto.samples.model_sha256";
 const FIRST_SEED_KEY: &str = "fauxto.samples.first_seed";
@@ -89,7 +90,7 @@ pub fn load(path: &Path, model_sha256: &str) -> Result<Sampled> {
     };
     let (n, w_dim) = (w.shape[0], w.shape[1]);
     Ok(Sampled {
-        seeds: (0..n as u32).map(|i| first.wrapping_add(i)).collect(),
+        seeds: consecutive_seeds(first, n),
         ws: w
             .data
             .chunks_exact(w_dim.max(1))

@@ -8,6 +8,7 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_edit::evaluate::{evaluate, EvaluateOptions, Evaluation};
 use fauxto_edit::fit::{fit_all, sample, FitOptions};
+use fauxto_edit::latent::consecutive_seeds;
 use fauxto_edit::samples;
 use fauxto_edit::{sidecar_path, Attribute, Directions, Judge, LatentRenderer};
 
@@ -146,9 +147,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &DirectionsArgs) -> Result<()> {
     let sampled = match &args.samples {
         Some(path) => samples::load(path, &model.sha256)?,
         None => {
-            let seeds: Vec<u32> = (0..args.n)
-                .map(|i| args.first_seed.wrapping_add(i))
-                .collect();
+            let seeds = consecutive_seeds(args.first_seed, args.n as usize);
             let bar = progress::bar(seeds.len() as u64, "sampling and scoring", args.json);
             let sampled = sample(&renderer, &judge, &seeds, options.batch, &mut |done| {
                 bar.set_position(done as u64)

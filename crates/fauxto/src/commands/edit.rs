@@ -10,6 +10,7 @@ use fauxto_app::guard::Guard;
 use fauxto_app::labels::{Depiction, Labeller};
 use fauxto_edit::age::{age_to, AgeOptions, AgedFace};
 use fauxto_edit::edit::strip_values;
+use fauxto_edit::latent::moved;
 use fauxto_edit::{step, Attribute, Directions, Judge, LatentRenderer, Move};
 use fauxto_nn::NoiseMode;
 use image::DynamicImage;
@@ -183,7 +184,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
     let mut written = Vec::new();
     for &seed in &args.seeds.0 {
         let w = renderer.truncate(&renderer.w_of(&[seed])[0], args.trunc);
-        let base: Vec<f32> = w.iter().zip(&base_step).map(|(a, b)| a + b).collect();
+        let base = moved(&w, &base_step, 1.0);
         if !args.age_to.is_empty() {
             let judge = judge.as_ref().expect("loaded for --age-to");
             let aged = aged(&renderer, judge, &directions, &base, args)?;
@@ -217,12 +218,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
                 amount: v,
             };
             let s = step(&directions, &[one], &args.keep)?;
-            frames.push(
-                base.iter()
-                    .zip(&s)
-                    .map(|(a, b)| a + b)
-                    .collect::<Vec<f32>>(),
-            );
+            frames.push(moved(&base, &s, 1.0));
         }
         let images = renderer.render(&frames)?;
         if let Some(g) = &guard {
