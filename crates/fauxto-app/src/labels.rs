@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use fauxto_nn::model_file::ModelFile;
+pub use fauxto_trust::credentials::InputPhoto;
 use fauxto_trust::credentials::{self, Generation, LocalSigner, Parent, SourceType};
 use fauxto_trust::watermark::{self, Key};
 use image::{DynamicImage, RgbImage};
@@ -59,6 +60,13 @@ pub enum Depiction {
         class: Option<usize>,
         description: String,
     },
+    /// A real person's photo as the model renders it — its projected latent, edited or
+    /// not (`description` says how): partly generated, and never a face that does not
+    /// exist. The photo is named in the credential by its hash.
+    FromPhoto {
+        photo: InputPhoto,
+        description: String,
+    },
     /// Generated images beside real photos of the training data (a memorisation report).
     WithTrainingPhotos {
         seeds: Vec<u32>,
@@ -76,7 +84,7 @@ impl Depiction {
             Depiction::Seed { .. } | Depiction::Edited { .. } | Depiction::Composite { .. } => {
                 SourceType::TrainedAlgorithmicMedia
             }
-            Depiction::WithTrainingPhotos { .. } => {
+            Depiction::WithTrainingPhotos { .. } | Depiction::FromPhoto { .. } => {
                 SourceType::CompositeWithTrainedAlgorithmicMedia
             }
             Depiction::TrainingPhotos { .. } => SourceType::CompositeCapture,
@@ -95,6 +103,8 @@ impl Depiction {
             Depiction::Composite { seeds, .. } | Depiction::WithTrainingPhotos { seeds, .. } => {
                 Some(MarkPayload::new(model_sha256, first(seeds), true))
             }
+            // No seed made it: seed 0 with the composite flag.
+            Depiction::FromPhoto { .. } => Some(MarkPayload::new(model_sha256, 0, true)),
             Depiction::TrainingPhotos { .. } | Depiction::Chart { .. } => None,
         }
     }
@@ -116,6 +126,10 @@ impl Depiction {
             } => {
                 facts.seeds = seeds.iter().map(|&s| s as u64).collect();
                 facts.class = *class;
+                facts.description = Some(description.clone());
+            }
+            Depiction::FromPhoto { photo, description } => {
+                facts.photo = Some(photo.clone());
                 facts.description = Some(description.clone());
             }
             Depiction::WithTrainingPhotos { seeds, description } => {

@@ -9,7 +9,7 @@
 //! means that editing e moves a by a quarter of what editing a itself does. Identity is
 //! judged by the descriptor network, which no direction was fitted to.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
@@ -19,7 +19,7 @@ use crate::directions::Directions;
 use crate::edit::sigma_step;
 use crate::fit::mean;
 use crate::judge::{descriptor_distance, Judge, Verdict};
-use crate::latent::{consecutive_seeds, moved, LatentRenderer};
+use crate::latent::{moved, LatentRenderer};
 
 /// One edit: move `attribute`, keeping `keep`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -112,14 +112,19 @@ pub struct AgeProgression {
 /// Targets of the age progression figures: the judged age ± this many years.
 const AGE_PROGRESSION_YEARS: f64 = 20.0;
 
-/// Runs the evaluation.
+/// Runs the evaluation on the faces of `ws`: W latents of held-out seeds (see
+/// [`EvaluateOptions`]), or W+ latents of projected photos.
 pub fn evaluate<B: Backend>(
     renderer: &LatentRenderer<B>,
     judge: &Judge<B>,
     directions: &Directions,
+    ws: &[Vec<f32>],
     options: &EvaluateOptions,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Evaluation> {
+    if ws.is_empty() {
+        bail!("no faces to evaluate the directions on");
+    }
     let attributes: Vec<Attribute> = directions.directions.iter().map(|d| d.attribute).collect();
     let mut edits: Vec<EditSpec> = attributes
         .iter()
@@ -136,15 +141,13 @@ pub fn evaluate<B: Backend>(
             keep: vec![Attribute::Gender],
         });
     }
-    let seeds = consecutive_seeds(options.first_seed, options.samples);
-    let ws = renderer.w_of(&seeds);
     let total = 2 + edits.len() + attributes.len();
     let mut done = 0;
     let mut tick = |progress: &mut dyn FnMut(usize, usize)| {
         done += 1;
         progress(done, total)
     };
-    let originals = judge.judge(&renderer.render_batched(&ws, options.batch)?, true);
+    let originals = judge.judge(&renderer.render_batched(ws, options.batch)?, true);
     tick(progress);
 
     // ±kσ along every edit.
@@ -261,7 +264,7 @@ pub fn evaluate<B: Backend>(
             renderer,
             judge,
             directions,
-            &ws,
+            ws,
             &originals,
             options.batch,
         )?)
@@ -271,7 +274,7 @@ pub fn evaluate<B: Backend>(
     tick(progress);
     Ok(Evaluation {
         age_progression,
-        samples: options.samples,
+        samples: ws.len(),
         sigmas: options.sigmas,
         identity_sigmas: options.identity_sigmas,
         validation_accuracy: directions

@@ -40,6 +40,15 @@ impl<B: Backend> Judge<B> {
 
     /// One verdict per image; with `descriptors`, identity descriptors too (slower).
     pub fn judge(&self, images: &[DynamicImage], descriptors: bool) -> Vec<Verdict> {
+        self.faces(images, descriptors)
+            .into_iter()
+            .map(verdict)
+            .collect()
+    }
+
+    /// The face the verdicts read, per image: the best detection, else the whole image
+    /// analysed as one face (`detected` false); `None` only for an image too small to read.
+    pub fn faces(&self, images: &[DynamicImage], descriptors: bool) -> Vec<Option<Face>> {
         let options = AnalyzeOptions {
             descriptors,
             ..self.options.clone()
@@ -48,25 +57,28 @@ impl<B: Backend> Judge<B> {
         self.analyzer
             .analyze(&frames, &options)
             .into_iter()
-            .map(|faces| verdict(faces.into_iter().next()))
+            .map(|faces| faces.into_iter().next())
             .collect()
     }
 
-    /// The verdict on the most confidently detected face of a photo (any size, any
-    /// framing), descriptor included; `None` when no face is found.
-    pub fn judge_photo(&self, photo: &DynamicImage) -> Option<Verdict> {
+    /// The most confidently detected face of a photo (any size, any framing), descriptor
+    /// included; `None` when no face is found.
+    pub fn photo_face(&self, photo: &DynamicImage) -> Option<Face> {
         let options = AnalyzeOptions {
             max_faces: Some(1),
             ..AnalyzeOptions::default()
         };
-        let face = self
-            .analyzer
+        self.analyzer
             .analyze(&[frame_of(photo)], &options)
             .into_iter()
             .next()?
             .into_iter()
-            .next()?;
-        Some(verdict(Some(face)))
+            .next()
+    }
+
+    /// The verdict on [`photo_face`](Self::photo_face).
+    pub fn judge_photo(&self, photo: &DynamicImage) -> Option<Verdict> {
+        self.photo_face(photo).map(|face| verdict(Some(face)))
     }
 }
 

@@ -10,11 +10,16 @@
 //! | [`samples`] | scored samples on disk, for refitting without sampling again |
 //! | [`directions`] | a model's directions, the file beside it, conditional directions |
 //! | [`edit`] | slider values → a step in W |
+//! | [`align`] | a photo framed as the model frames its faces |
+//! | [`project`] | a photo's latent found by optimisation (W, then W+) |
+//! | [`projected`] | a projected photo's latent on disk, with its provenance |
+//! | [`photo`] | a real photo through projection, judged |
 //! | [`age`] | age progression: judged ages brought to a target |
 //! | [`anonymize`] | look-alikes of a photo's attributes with another identity |
 //! | [`evaluate`] | the re-scoring matrix and the editing goals' figures |
 
 pub mod age;
+pub mod align;
 pub mod anonymize;
 pub mod attribute;
 pub mod directions;
@@ -24,6 +29,9 @@ pub mod fit;
 pub mod judge;
 pub mod latent;
 pub mod logistic;
+pub mod photo;
+pub mod project;
+pub mod projected;
 pub mod samples;
 
 pub use attribute::Attribute;

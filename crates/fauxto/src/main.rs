@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 use commands::{
     analyze, anonymize, bench, credentials, dataset, detector, directions, edit, export_onnx,
     face_bench, generate, guard, import, index, info, init_model, interpolate, library, metrics,
-    mix, report, studio, train, watermark,
+    mix, project, report, studio, train, watermark,
 };
 
 #[derive(Debug, Parser)]
@@ -54,6 +54,8 @@ enum Command {
     Edit(edit::EditArgs),
     /// Look-alikes of a photo's face: its age, gender, expression and pose, another identity.
     Anonymize(anonymize::AnonymizeArgs),
+    /// Find the latent of a real photo's face (W, then W+), for `edit --latent`.
+    Project(project::ProjectArgs),
     /// Show what a model file holds.
     Info(info::InfoArgs),
     /// Import an official StyleGAN2-ADA network pickle or PyTorch state dict (nothing in it runs).
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::Directions(a) => directions::run(a),
         Command::Edit(a) => edit::run(a),
         Command::Anonymize(a) => anonymize::run(a),
+        Command::Project(a) => project::run(a),
         Command::Info(a) => info::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Train(a) => train::run(a),

@@ -155,3 +155,108 @@ fn directions_are_learnt_stored_evaluated_and_drive_labelled_edits() {
     assert!(error(&format!("edit --model {m} --seed 1 --beard 1 --out {o}")).contains("--beard"));
     assert!(error(&format!("anonymize missing.png --model {m} --out {o}")).contains("missing.png"));
 }
+
+#[test]
+fn a_projected_photo_matches_its_face_and_its_edits_say_whose_face_it_is() {
+    let dir = scratch("edit", "project");
+    let model = demo_copy(&dir);
+    let m = model.to_str().unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../assets/fauxto-demo-utkface64.directions.safetensors"),
+        dir.join("demo.directions.safetensors"),
+    )
+    .unwrap();
+    let photo = common::fixture_faces().join("30_1_0_20170103182254417.png");
+    let p = photo.to_str().unwrap();
+    let project = |steps: usize, out: &str| {
+        let out = dir.join(out);
+        let report = json(&format!(
+            "project {p} --model {m} --steps {steps} --out {} --json",
+            out.display()
+        ));
+        report[0].clone()
+    };
+    // One step barely leaves the mean face: the search must do far better than that.
+    let start = project(1, "start");
+    let found = project(60, "found");
+    let psnr = |r: &serde_json::Value| r["fidelity"]["psnr"].as_f64().unwrap();
+    let distance = |r: &serde_json::Value| r["fidelity"]["descriptor_distance"].as_f64().unwrap();
+    assert!(
+        psnr(&found) > psnr(&start) + 3.0 && psnr(&found) > 18.0,
+        "PSNR {} after 60 steps, {} after 1",
+        psnr(&found),
+        psnr(&start)
+    );
+    assert!(distance(&found) < distance(&start), "{found}");
+    assert_eq!(found["plus"], true);
+    // Age and gender are not in the loss: the judges still see the photo's person.
+    let ages = floats(&found["fidelity"]["age"]);
+    assert!((ages[0] - ages[1]).abs() < 15.0, "ages {ages:?}");
+    let female = floats(&found["fidelity"]["female"]);
+    assert_eq!(female[0] > 0.5, female[1] > 0.5, "P(female) {female:?}");
+
+    // The rendering is labelled as a real person's photo, named by its hash.
+    let projected = found["projected"].as_str().unwrap();
+    assert_eq!(
+        found["labels"]["source"],
+        "compositeWithTrainedAlgorithmicMedia"
+    );
+    let verified = json(&format!("verify {projected} --json"));
+    let credential = &verified["credential"];
+    let photo_sha = credential["generation"]["photo"]["sha256"]
+        .as_str()
+        .unwrap();
+    assert_eq!(photo_sha.len(), 64);
+    assert_eq!(
+        credential["inputs"][0]["instance_id"],
+        format!("sha256:{photo_sha}")
+    );
+    assert_eq!(
+        credential["generation"]["photo"]["name"],
+        "30_1_0_20170103182254417.png"
+    );
+    assert!(!verified["watermark_payload"].is_null(), "{verified}");
+
+    // Edits of the latent carry the same label, and move what they say they move.
+    let latent = found["latent"].as_str().unwrap();
+    let out = dir.join("edits");
+    let edited = json(&format!(
+        "edit --model {m} --latent {latent} --yaw 15 --out {} --json",
+        out.display()
+    ));
+    assert_eq!(
+        edited[0]["labels"]["source"],
+        "compositeWithTrainedAlgorithmicMedia"
+    );
+    let strip = json(&format!(
+        "edit --model {m} --latent {latent} --strip yaw --frames 3 --out {} --json",
+        out.display()
+    ));
+    let strip_path = PathBuf::from(strip[0]["path"].as_str().unwrap());
+    let (w, h) = image::image_dimensions(&strip_path).unwrap();
+    assert_eq!((w, h), (3 * 64, 64));
+
+    // A latent belongs to its model; seeds and a latent do not mix.
+    let other = dir.join("other.safetensors");
+    ok(&run(&format!(
+        "init-model --preset small --res 64 --out {}",
+        other.display()
+    )));
+    assert!(error(&format!(
+        "edit --model {} --latent {latent} --yaw 5 --out {}",
+        other.display(),
+        out.display()
+    ))
+    .contains("another model"));
+    assert!(error(&format!(
+        "edit --model {m} --latent {latent} --seed 3 --yaw 5 --out {}",
+        out.display()
+    ))
+    .contains("cannot be used with"));
+    assert!(error(&format!(
+        "project missing.png --model {m} --out {}",
+        out.display()
+    ))
+    .contains("missing.png"));
+}

@@ -13,7 +13,8 @@ mod sign;
 mod verify;
 
 pub use sign::{
-    sign_capture, sign_generated, sign_generated_from, Generation, LocalSigner, Parent, SignError,
+    sign_capture, sign_generated, sign_generated_from, Generation, InputPhoto, LocalSigner, Parent,
+    SignError,
 };
 pub use verify::{verify, Verification, VerifyError};
 

@@ -4,7 +4,7 @@ use std::io::Cursor;
 use std::path::Path;
 
 use c2pa::crypto::raw_signature::{signer_from_cert_chain_and_private_key, RawSigner};
-use c2pa::{Builder, Context, SigningAlg};
+use c2pa::{Builder, Context, Ingredient, Relationship, SigningAlg};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -53,6 +53,20 @@ pub struct Generation {
     /// The invisible watermark's payload (12 hex digits), when the image carries one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<String>,
+    /// The real photo the image depicts, when it was made from one (a projected photo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<InputPhoto>,
+}
+
+/// A real photo an image was made from, known by its hash: it enters the manifest as an
+/// `inputTo` ingredient whose instance id is `sha256:<hash>`, without a thumbnail (the photo is a person's; the credential
+/// names it, it does not carry it).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct InputPhoto {
+    /// Its file name.
+    pub name: String,
+    pub sha256: String,
+    pub mime: String,
 }
 
 /// A signer from a key directory: the certificate chain and the private key, parsed once.
@@ -174,8 +188,21 @@ pub fn sign_generated_from(
         SourceType::DataDrivenMedia => "chart",
         SourceType::DigitalCapture => "photograph",
     };
-    let description = format!("{what} {}", generation.model_name);
+    let description = match &generation.photo {
+        Some(photo) => format!(
+            "a real photo ({}) as rendered by the model {}",
+            photo.name, generation.model_name
+        ),
+        None => format!("{what} {}", generation.model_name),
+    };
     let actions = match parent {
+        None if generation.photo.is_some() => json!([{
+            "action": "c2pa.created",
+            "digitalSourceType": source.uri(),
+            "softwareAgent": software_agent(),
+            "description": description,
+            "parameters": {"ingredientIds": [PHOTO_ID]},
+        }]),
         None => json!([{
             "action": "c2pa.created",
             "digitalSourceType": source.uri(),
@@ -210,11 +237,21 @@ pub fn sign_generated_from(
             }
         }));
     }
-    sign_with(bytes, mime, title, assertions, parent, signer)
+    sign_with(
+        bytes,
+        mime,
+        title,
+        assertions,
+        parent,
+        generation.photo.as_ref(),
+        signer,
+    )
 }
 
 /// The label that ties the `c2pa.opened` action to the parent ingredient.
 const PARENT_ID: &str = "original";
+/// The label that ties the `c2pa.created` action to the input photo's ingredient.
+const PHOTO_ID: &str = "photo";
 
 /// The photo `bytes` with a signed manifest saying it was captured by a camera (for
 /// newsrooms fingerprinting authentic images).
@@ -227,7 +264,7 @@ pub fn sign_capture(bytes: &[u8], mime: &str, signer: &LocalSigner) -> Result<Ve
             "softwareAgent": software_agent(),
         }]}
     });
-    sign_with(bytes, mime, "photograph", vec![actions], None, signer)
+    sign_with(bytes, mime, "photograph", vec![actions], None, None, signer)
 }
 
 fn sign_with(
@@ -236,6 +273,7 @@ fn sign_with(
     title: &str,
     assertions: Vec<serde_json::Value>,
     parent: Option<Parent<'_>>,
+    photo: Option<&InputPhoto>,
     signer: &LocalSigner,
 ) -> Result<Vec<u8>, SignError> {
     let definition = json!({
@@ -265,6 +303,16 @@ fn sign_with(
             p.mime,
             &mut Cursor::new(p.bytes),
         )?;
+    }
+    if let Some(photo) = photo {
+        let instance = format!("sha256:{}", photo.sha256);
+        let mut ingredient =
+            Ingredient::new(photo.name.as_str(), photo.mime.as_str(), instance.as_str());
+        ingredient
+            .set_relationship(Relationship::InputTo)
+            .set_description("the real photo this image depicts")
+            .set_label(PHOTO_ID);
+        builder.add_ingredient(ingredient);
     }
     let mut source = Cursor::new(bytes);
     let mut dest = Cursor::new(Vec::with_capacity(bytes.len() + 16 * 1024));

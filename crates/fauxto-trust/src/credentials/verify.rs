@@ -42,6 +42,10 @@ pub struct Verification {
     /// For a copy derived from a signed original: the label of the original's manifest,
     /// which travels with the copy as its `parentOf` ingredient.
     pub parent_manifest: Option<String>,
+    /// What the image was made from (its `inputTo` ingredients, e.g. a real photo that a
+    /// projected image depicts): title, MIME type and hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<serde_json::Value>,
 }
 
 /// Reads and validates the manifest of the image `bytes` (MIME type `mime`), treating the CA
@@ -118,8 +122,25 @@ pub fn verify(
             .active_manifest()
             .map(String::from)
     });
+    let inputs = manifest
+        .map(|m| {
+            m.ingredients()
+                .iter()
+                .filter(|i| *i.relationship() == c2pa::Relationship::InputTo)
+                .map(|i| {
+                    json!({
+                        "title": i.title(),
+                        "format": i.format(),
+                        "hash": i.hash(),
+                        "instance_id": i.instance_id(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Verification {
         present: true,
+        inputs,
         state: state.into(),
         tampered,
         failures,

@@ -9,6 +9,7 @@ use clap::Args;
 use fauxto_edit::evaluate::{evaluate, EvaluateOptions, Evaluation};
 use fauxto_edit::fit::{fit_all, sample, FitOptions};
 use fauxto_edit::latent::consecutive_seeds;
+use fauxto_edit::projected::ProjectedLatent;
 use fauxto_edit::samples;
 use fauxto_edit::{sidecar_path, Attribute, Directions, Judge, LatentRenderer};
 
@@ -76,6 +77,10 @@ pub struct DirectionsArgs {
     pub eval_samples: u32,
     #[arg(long, default_value_t = 1_000_000)]
     pub eval_first_seed: u32,
+    /// With --evaluate, edit these projected photos (latents from `fauxto project`)
+    /// instead of seeds' faces.
+    #[arg(long, requires = "evaluate", num_args = 1..)]
+    pub latents: Vec<PathBuf>,
     /// With --evaluate, also write the summary as Markdown to this file.
     #[arg(long, requires = "evaluate")]
     pub markdown: Option<PathBuf>,
@@ -203,11 +208,32 @@ fn run_evaluation<B: Backend>(
         batch: args.batch as usize,
         ..EvaluateOptions::default()
     };
+    let ws = if args.latents.is_empty() {
+        renderer.w_of(&consecutive_seeds(options.first_seed, options.samples))
+    } else {
+        args.latents
+            .iter()
+            .map(|path| {
+                let latent = ProjectedLatent::load(path)?;
+                if latent.model_sha256 != directions.model_sha256 {
+                    anyhow::bail!("{} was projected with another model", path.display());
+                }
+                Ok(latent.ws)
+            })
+            .collect::<Result<_>>()?
+    };
     let bar = progress::bar(1, "editing and re-scoring", args.json);
-    let evaluation = evaluate(renderer, judge, directions, &options, &mut |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
+    let evaluation = evaluate(
+        renderer,
+        judge,
+        directions,
+        &ws,
+        &options,
+        &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )?;
     bar.finish_and_clear();
     Ok(evaluation)
 }

@@ -1,5 +1,7 @@
-//! `fauxto edit`: a seed's face with attribute sliders moved (older, smiling, turned), or
-//! a strip of frames along one slider, labelled and guarded like every generated image.
+//! `fauxto edit`: a seed's face — or a real photo's, projected by `fauxto project` — with
+//! attribute sliders moved (older, smiling, turned), or a strip of frames along one slider,
+//! labelled and guarded like every generated image (an edited photo is labelled as that
+//! real person's photo rendered by the model).
 
 use std::path::PathBuf;
 
@@ -7,11 +9,13 @@ use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_app::guard::Guard;
-use fauxto_app::labels::{Depiction, Labeller};
+use fauxto_app::labels::{Depiction, InputPhoto, Labeller};
 use fauxto_edit::age::{age_to, AgeOptions, AgedFace};
 use fauxto_edit::edit::strip_values;
 use fauxto_edit::latent::moved;
+use fauxto_edit::projected::ProjectedLatent;
 use fauxto_edit::{step, Attribute, Directions, Judge, LatentRenderer, Move};
+use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::NoiseMode;
 use image::DynamicImage;
 
@@ -30,8 +34,12 @@ pub struct EditArgs {
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Seeds of the faces to edit, e.g. `42` or `0-7`.
-    #[arg(long, alias = "seed")]
-    pub seeds: SeedList,
+    #[arg(long, alias = "seed", required_unless_present = "latent")]
+    pub seeds: Option<SeedList>,
+    /// Edit a projected photo instead (a latent from `fauxto project`): the result
+    /// depicts that real person and is labelled so.
+    #[arg(long, conflicts_with_all = ["seeds", "trunc"])]
+    pub latent: Option<PathBuf>,
     /// Years older (+) or younger (−).
     #[arg(long, allow_negative_numbers = true)]
     pub age: Option<f64>,
@@ -109,6 +117,110 @@ impl EditArgs {
     }
 }
 
+/// What is edited: a seed's face, or a real person's projected photo.
+enum Subject {
+    Seed(u32),
+    Photo {
+        stem: String,
+        latent: Box<ProjectedLatent>,
+    },
+}
+
+impl Subject {
+    /// The start of its output files' names.
+    fn name(&self) -> String {
+        match self {
+            Subject::Seed(seed) => format!("seed{seed:04}"),
+            Subject::Photo { stem, .. } => stem.clone(),
+        }
+    }
+
+    /// The credential of one edited image of it.
+    fn single(&self, description: String) -> Depiction {
+        match self {
+            Subject::Seed(seed) => Depiction::Edited {
+                seed: *seed,
+                description,
+            },
+            Subject::Photo { latent, .. } => from_photo(latent, description),
+        }
+    }
+
+    /// The credential of a strip of edited images of it.
+    fn strip(&self, description: String) -> Depiction {
+        match self {
+            Subject::Seed(seed) => Depiction::Composite {
+                seeds: vec![*seed],
+                class: None,
+                description,
+            },
+            Subject::Photo { latent, .. } => from_photo(latent, description),
+        }
+    }
+}
+
+fn from_photo(latent: &ProjectedLatent, description: String) -> Depiction {
+    Depiction::FromPhoto {
+        photo: InputPhoto {
+            name: latent.photo_name.clone(),
+            sha256: latent.photo_sha256.clone(),
+            mime: latent.photo_mime.clone(),
+        },
+        description: format!("a real person's projected photo, {description}"),
+    }
+}
+
+/// The projected photo of `--latent`, checked against the model.
+fn photo_subject(model: &ModelFile, args: &EditArgs) -> Result<Option<Subject>> {
+    let Some(path) = &args.latent else {
+        return Ok(None);
+    };
+    let latent = ProjectedLatent::load(path)?;
+    if latent.model_sha256 != model.sha256 {
+        bail!(
+            "{} was projected with another model (SHA-256 {}…); project the photo again \
+             with this one",
+            path.display(),
+            &latent.model_sha256[..latent.model_sha256.len().min(12)]
+        );
+    }
+    let stem = path
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(".latent.safetensors")
+                .to_string()
+        })
+        .unwrap_or_else(|| "photo".into());
+    Ok(Some(Subject::Photo {
+        stem,
+        latent: Box::new(latent),
+    }))
+}
+
+/// The seeds' faces, or the projected photo, with their latents.
+fn subjects<B: Backend>(
+    renderer: &LatentRenderer<B>,
+    photo: Option<Subject>,
+    args: &EditArgs,
+) -> Vec<(Subject, Vec<f32>)> {
+    if let Some(subject) = photo {
+        let ws = match &subject {
+            Subject::Photo { latent, .. } => latent.ws.clone(),
+            Subject::Seed(_) => unreachable!("a photo subject"),
+        };
+        return vec![(subject, ws)];
+    }
+    let seeds = args.seeds.as_ref().map(|s| s.0.clone()).unwrap_or_default();
+    seeds
+        .into_iter()
+        .map(|seed| {
+            let w = renderer.truncate(&renderer.w_of(&[seed])[0], args.trunc);
+            (Subject::Seed(seed), w)
+        })
+        .collect()
+}
+
 /// A slider setting as a file-name part, e.g. `age+15`.
 fn tag(moves: &[Move]) -> String {
     moves
@@ -166,6 +278,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
     }
     let model_path = resolve_model(args.model.as_deref())?;
     let model = load_model(&model_path)?;
+    let photo = photo_subject(&model, args)?;
     let directions = model_directions(args.directions.as_deref(), &model_path, &model)?;
     let mut renderer = LatentRenderer::<B>::new(&model, device)?;
     renderer.noise = args.noise_mode;
@@ -182,13 +295,19 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
         Some(Judge::<B>::embedded(device)?)
     };
     let mut written = Vec::new();
-    for &seed in &args.seeds.0 {
-        let w = renderer.truncate(&renderer.w_of(&[seed])[0], args.trunc);
+    for (subject, w) in subjects(&renderer, photo, args) {
+        // A real person's photo is labelled as one; the guard is for faces said not to exist.
+        let guard = match subject {
+            Subject::Seed(_) => &guard,
+            Subject::Photo { .. } => &None,
+        };
+        let name = subject.name();
         let base = moved(&w, &base_step, 1.0);
         if !args.age_to.is_empty() {
             let judge = judge.as_ref().expect("loaded for --age-to");
             let aged = aged(&renderer, judge, &directions, &base, args)?;
-            if let Some(report) = write_aged(&labeller, &guard, seed, &moves, aged, args, &format)?
+            if let Some(report) =
+                write_aged(&labeller, guard, &subject, &moves, aged, args, &format)?
             {
                 written.push(report);
             }
@@ -196,18 +315,13 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
         }
         let Some(strip) = args.strip else {
             let image = renderer.render(&[base])?.remove(0);
-            if rejected(&guard, &image, seed)? {
+            if rejected(guard, &image, &name)? {
                 continue;
             }
-            let path = args
-                .out
-                .join(format!("seed{seed:04}-{}.{format}", tag(&moves)));
-            let depiction = Depiction::Edited {
-                seed,
-                description: describe(&moves, &args.keep),
-            };
+            let path = args.out.join(format!("{name}-{}.{format}", tag(&moves)));
+            let depiction = subject.single(describe(&moves, &args.keep));
             let labels = labeller.write(&image, &depiction, &path)?;
-            written.push(serde_json::json!({"seed": seed, "path": path, "labels": labels}));
+            written.push(serde_json::json!({"subject": name, "path": path, "labels": labels}));
             continue;
         };
         let values = strip_range(&directions, strip, args)?;
@@ -228,30 +342,24 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
                 .position(|c| c.reproduces_training_face)
             {
                 eprintln!(
-                    "seed {seed}: strip not written, its frame at {strip} {:+.1} shows a training face",
+                    "{name}: strip not written, its frame at {strip} {:+.1} shows a training face",
                     values[i]
                 );
                 continue;
             }
         }
-        let path = args
-            .out
-            .join(format!("seed{seed:04}-{strip}-strip.{format}"));
-        let depiction = Depiction::Composite {
-            seeds: vec![seed],
-            class: None,
-            description: format!(
-                "{} frames of seed {seed} along {strip} from {:+.1} to {:+.1} {}; {}",
-                values.len(),
-                values[0],
-                values[values.len() - 1],
-                strip.slider_unit(),
-                describe(&moves, &args.keep)
-            ),
-        };
+        let path = args.out.join(format!("{name}-{strip}-strip.{format}"));
+        let depiction = subject.strip(format!(
+            "{} frames of {name} along {strip} from {:+.1} to {:+.1} {}; {}",
+            values.len(),
+            values[0],
+            values[values.len() - 1],
+            strip.slider_unit(),
+            describe(&moves, &args.keep)
+        ));
         let labels = labeller.write(&grid(&images, images.len()), &depiction, &path)?;
         written.push(serde_json::json!({
-            "seed": seed, "path": path, "strip": strip, "values": values, "labels": labels,
+            "subject": name, "path": path, "strip": strip, "values": values, "labels": labels,
         }));
     }
     if args.json {
@@ -279,13 +387,17 @@ fn strip_range(directions: &Directions, strip: Attribute, args: &EditArgs) -> Re
 }
 
 /// Whether the guard stops `image` (and says so).
-fn rejected<B: Backend>(guard: &Option<Guard<B>>, image: &DynamicImage, seed: u32) -> Result<bool> {
+fn rejected<B: Backend>(
+    guard: &Option<Guard<B>>,
+    image: &DynamicImage,
+    name: &str,
+) -> Result<bool> {
     let Some(g) = guard else { return Ok(false) };
     let check = g.check(std::slice::from_ref(image))[0];
     if check.reproduces_training_face {
         let n = check.nearest.expect("a match has a nearest face");
         eprintln!(
-            "seed {seed}: not written, the edit shows training image #{} (descriptor distance {:.3})",
+            "{name}: not written, the edit shows training image #{} (descriptor distance {:.3})",
             n.image, n.distance
         );
     }
@@ -322,7 +434,7 @@ fn aged<B: Backend>(
 fn write_aged<B: Backend>(
     labeller: &Labeller,
     guard: &Option<Guard<B>>,
-    seed: u32,
+    subject: &Subject,
     moves: &[Move],
     aged: Vec<(f64, AgedFace)>,
     args: &EditArgs,
@@ -331,7 +443,10 @@ fn write_aged<B: Backend>(
     let images: Vec<DynamicImage> = aged.iter().map(|(_, f)| f.image.clone()).collect();
     if let Some(g) = guard {
         if g.check(&images).iter().any(|c| c.reproduces_training_face) {
-            eprintln!("seed {seed}: not written, an aged face shows a training face");
+            eprintln!(
+                "{}: not written, an aged face shows a training face",
+                subject.name()
+            );
             return Ok(None);
         }
     }
@@ -349,24 +464,18 @@ fn write_aged<B: Backend>(
         "brought to age {ages} as judged by the age network (gender and head pose held); {}",
         describe(moves, &args.keep)
     );
+    let name = subject.name();
     let (path, labels) = if aged.len() == 1 {
-        let path = args
-            .out
-            .join(format!("seed{seed:04}-age-to{ages}.{format}"));
-        let depiction = Depiction::Edited { seed, description };
-        let labels = labeller.write(&images[0], &depiction, &path)?;
+        let path = args.out.join(format!("{name}-age-to{ages}.{format}"));
+        let labels = labeller.write(&images[0], &subject.single(description), &path)?;
         (path, labels)
     } else {
-        let path = args.out.join(format!("seed{seed:04}-ages.{format}"));
-        let depiction = Depiction::Composite {
-            seeds: vec![seed],
-            class: None,
-            description,
-        };
+        let path = args.out.join(format!("{name}-ages.{format}"));
         let strip = grid(&images, images.len());
-        (path.clone(), labeller.write(&strip, &depiction, &path)?)
+        let labels = labeller.write(&strip, &subject.strip(description), &path)?;
+        (path, labels)
     };
     Ok(Some(serde_json::json!({
-        "seed": seed, "path": path, "targets": targets, "judged_ages": judged, "labels": labels,
+        "subject": name, "path": path, "targets": targets, "judged_ages": judged, "labels": labels,
     })))
 }

@@ -24,6 +24,7 @@ pub mod library;
 pub mod memorisation;
 pub mod metrics;
 pub mod mix;
+pub mod project;
 pub mod report;
 pub mod studio;
 pub mod train;
