@@ -1,16 +1,34 @@
 #!/usr/bin/env python3
-"""Summarises `fauxto project --json` over many photos as a Markdown table.
+"""Summarises `fauxto project --json` over many photos as a Markdown table (or, given a
+directory, the metadata of the latents in it).
 
 The descriptor and the landmarks are in the projection's loss; PSNR, age and gender are not
 optimised against any network the figures come from (PSNR is the pixel loss's own measure).
 """
 import json
+import pathlib
 import statistics
+import struct
 import sys
 
 
+def from_latents(directory):
+    """Reports rebuilt from the latent files' own metadata (for a run cut short)."""
+    reports = []
+    for latent in sorted(pathlib.Path(directory).glob("*.latent.safetensors")):
+        raw = latent.read_bytes()
+        header = json.loads(raw[8:8 + struct.unpack("<Q", raw[:8])[0]])
+        meta = json.loads(header["__metadata__"]["fauxto.projection"])
+        reports.append({"photo": meta["photo_name"], "plus": meta["plus"],
+                        "fidelity": meta["fidelity"]})
+    return reports
+
+
 def main(path):
-    reports = json.load(open(path))
+    if pathlib.Path(path).is_dir():
+        reports = from_latents(path)
+    else:
+        reports = json.load(open(path))
     done = [r for r in reports if "fidelity" in r]
     failed = len(reports) - len(done)
     if not done:
@@ -22,7 +40,7 @@ def main(path):
     lm = [x["landmark_error"] for x in f if x.get("landmark_error") is not None]
     ages = [x["age"] for x in f if x.get("age")]
     fem = [x["female"] for x in f if x.get("female")]
-    secs = [r["seconds"] for r in done]
+    secs = [r["seconds"] for r in done if "seconds" in r]
     age_err = [abs(a - b) for a, b in ages]
     gender_agree = [(a > 0.5) == (b > 0.5) for a, b in fem]
 
@@ -69,8 +87,9 @@ def main(path):
               f"{agree(1):.1f} % | | | | |")
         print(f"| age error against the label, photo / projection, years | no | "
               f"{age_mae(0):.1f} / {age_mae(1):.1f} | | | | |")
-    print(f"| seconds per photo | | {statistics.mean(secs):.1f} | {statistics.median(secs):.1f} "
-          f"| {q(secs, 0.1):.1f} | {q(secs, 0.9):.1f} | ≤ 30 |")
+    if secs:
+        print(f"| seconds per photo | | {statistics.mean(secs):.1f} | "
+              f"{statistics.median(secs):.1f} | {q(secs, 0.1):.1f} | {q(secs, 0.9):.1f} | ≤ 30 |")
 
 
 if __name__ == "__main__":

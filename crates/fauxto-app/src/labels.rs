@@ -103,8 +103,7 @@ impl Depiction {
             Depiction::Composite { seeds, .. } | Depiction::WithTrainingPhotos { seeds, .. } => {
                 Some(MarkPayload::new(model_sha256, first(seeds), true))
             }
-            // No seed made it: seed 0 with the composite flag.
-            Depiction::FromPhoto { .. } => Some(MarkPayload::new(model_sha256, 0, true)),
+            Depiction::FromPhoto { .. } => Some(MarkPayload::real_photo(model_sha256)),
             Depiction::TrainingPhotos { .. } | Depiction::Chart { .. } => None,
         }
     }

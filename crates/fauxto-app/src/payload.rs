@@ -8,6 +8,9 @@
 //! | 32 | 0: the image of one seed; 1: a composite (grid, style-mixing grid, animation, training snapshot, report) |
 //! | 31..0 | the seed (official seeds are 32-bit), or a composite's first seed |
 //!
+//! A composite flag with seed 2^32 − 1 ([`REAL_PHOTO_SEED`]) marks a real person's photo
+//! rendered by the model (a projected photo, edited or not): no seed made it.
+//!
 //! So no two seeds of one model share a payload. The tag only narrows down the model (two
 //! models share it with probability 2^-15); the Content Credential names it in full.
 //!
@@ -38,6 +41,9 @@ pub enum MarkPayload {
     },
 }
 
+/// The seed field of a real person's photo rendered by the model (with the composite flag).
+pub const REAL_PHOTO_SEED: u32 = u32::MAX;
+
 /// The first `bits` bits of a hex SHA-256 (0 for a malformed one).
 fn sha_prefix(sha256_hex: &str, bits: u32) -> u64 {
     let head = u64::from_str_radix(sha256_hex.get(..8).unwrap_or(""), 16).unwrap_or(0);
@@ -53,6 +59,24 @@ impl MarkPayload {
             composite,
             seed,
         }
+    }
+
+    /// The payload of a real person's photo rendered by the model with SHA-256
+    /// `model_sha256`.
+    pub fn real_photo(model_sha256: &str) -> Self {
+        Self::new(model_sha256, REAL_PHOTO_SEED, true)
+    }
+
+    /// Whether the mark says the image shows a real person's photo rendered by a model.
+    pub fn is_real_photo(&self) -> bool {
+        matches!(
+            self,
+            MarkPayload::V2 {
+                composite: true,
+                seed: REAL_PHOTO_SEED,
+                ..
+            }
+        )
     }
 
     /// The 48 bits to embed (always in the current format).
@@ -114,6 +138,11 @@ impl MarkPayload {
             MarkPayload::V2 {
                 model_tag,
                 composite: true,
+                seed: REAL_PHOTO_SEED,
+            } => format!("model tag {model_tag:04x}, a real person's photo rendered by the model"),
+            MarkPayload::V2 {
+                model_tag,
+                composite: true,
                 seed,
             } => format!("model tag {model_tag:04x}, composite from seed {seed}"),
             MarkPayload::V1 {
@@ -144,6 +173,21 @@ mod tests {
             let p = MarkPayload::new(SHA, seed, false);
             assert_eq!(p.bits().value() & 0xFFFF_FFFF, seed as u64);
             assert_eq!(MarkPayload::decode(p.bits(), PayloadFormat::V2), p);
+        }
+    }
+
+    #[test]
+    fn a_real_photo_is_marked_apart_from_seeds_and_grids() {
+        let photo = MarkPayload::real_photo(SHA);
+        let decoded = MarkPayload::decode(photo.bits(), PayloadFormat::V2);
+        assert!(decoded.is_real_photo());
+        assert!(decoded.describe().contains("real person's photo"));
+        for other in [
+            MarkPayload::new(SHA, 0, true),
+            MarkPayload::new(SHA, u32::MAX, false),
+        ] {
+            assert!(!other.is_real_photo());
+            assert_ne!(other.bits(), photo.bits());
         }
     }
 

@@ -102,6 +102,13 @@ impl VerifyReport {
             if let Some(p) = &c.parent_manifest {
                 out += &format!("  derived from: a signed original (its manifest {p})\n");
             }
+            for input in &c.inputs {
+                out += &format!(
+                    "  made from: {} ({})\n",
+                    input["title"].as_str().unwrap_or("an input"),
+                    input["instance_id"].as_str().unwrap_or("no id")
+                );
+            }
             if let Some(g) = &c.generation {
                 out += &format!(
                     "  model: {} (sha256 {})\n  training data: {} ({})\n",

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use burn::tensor::backend::AutodiffBackend;
 use fauxto_face::Face;
 use fauxto_nn::model_file::hex;
+use fauxto_trust::watermark::psnr;
 use image::{DynamicImage, RgbImage};
 use sha2::{Digest, Sha256};
 
@@ -13,21 +14,7 @@ use crate::align::{align, anchors, FaceTemplate};
 use crate::judge::{descriptor_distance, Judge};
 use crate::latent::LatentRenderer;
 use crate::project::{ProjectOptions, Projection, Projector, StepLoss};
-use crate::projected::{Fidelity, ProjectedLatent, FORMAT_VERSION};
-
-/// PSNR of `b` against `a` (same size), dB; infinite for equal images.
-pub fn psnr(a: &RgbImage, b: &RgbImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions(), "images of one size");
-    let n = a.as_raw().len() as f64;
-    let mse = a
-        .as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
-        .sum::<f64>()
-        / n;
-    10.0 * (255.0f64 * 255.0 / mse).log10()
-}
+use crate::projected::{Fidelity, ProjectedLatent, FORMAT_VERSION, MAX_PSNR};
 
 /// Mean distance between corresponding landmarks over the distance between the eye
 /// centres of `reference`.
@@ -47,9 +34,9 @@ pub fn landmark_error(reference: &Face, other: &Face) -> f64 {
 pub fn fidelity(photo_image: &RgbImage, image: &RgbImage, photo: &Face, made: &Face) -> Fidelity {
     let descriptor_distance = descriptor_distance(&photo.descriptor, &made.descriptor);
     Fidelity {
-        psnr: psnr(photo_image, image),
+        psnr: psnr(photo_image, image).min(MAX_PSNR),
         descriptor_distance,
-        landmark_error: Some(landmark_error(photo, made)),
+        landmark_error: Some(landmark_error(photo, made)).filter(|e| e.is_finite()),
         age: Some((photo.age as f64, made.age as f64)),
         female: Some((female(photo), female(made))),
     }
@@ -121,7 +108,12 @@ impl<AB: AutodiffBackend> PhotoProjector<AB> {
             .judge
             .faces(std::slice::from_ref(&aligned_dyn), true)
             .remove(0)
-            .context("the aligned photo is too small to read")?;
+            .with_context(|| {
+                format!(
+                    "the face networks cannot read the photo's face at the model's {}² size",
+                    self.template.size
+                )
+            })?;
         let Projection { ws, plus, trace } =
             self.projector
                 .project(&aligned, &photo_face.landmarks, options, progress)?;
@@ -130,7 +122,12 @@ impl<AB: AutodiffBackend> PhotoProjector<AB> {
             .judge
             .faces(std::slice::from_ref(&image), true)
             .remove(0)
-            .context("the projected image is too small to read")?;
+            .with_context(|| {
+                format!(
+                    "the face networks cannot read the model's {}² image",
+                    self.template.size
+                )
+            })?;
         let image = image.to_rgb8();
         let fidelity = fidelity(&aligned, &image, &photo_face, &made);
         Ok(ProjectedPhoto {
@@ -139,7 +136,7 @@ impl<AB: AutodiffBackend> PhotoProjector<AB> {
                 model_sha256: self.model_sha256.clone(),
                 photo_name: name.to_string(),
                 photo_sha256: hex(&Sha256::digest(bytes)),
-                photo_mime: mime_of(bytes).to_string(),
+                photo_mime: mime_by_content(bytes).to_string(),
                 plus,
                 num_ws: self.renderer.num_ws(),
                 w_dim: self.renderer.w_dim(),
@@ -164,7 +161,7 @@ fn plausible(landmarks: &fauxto_face::landmarks::Landmarks68, side: u32) -> bool
 }
 
 /// The MIME type of an image file by its content.
-pub fn mime_of(bytes: &[u8]) -> &'static str {
+pub fn mime_by_content(bytes: &[u8]) -> &'static str {
     image::guess_format(bytes)
         .map(|f| f.to_mime_type())
         .unwrap_or("application/octet-stream")
@@ -173,15 +170,44 @@ pub fn mime_of(bytes: &[u8]) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::Rgb;
+    use fauxto_face::geometry::Point;
+    use fauxto_face::landmarks::Landmarks68;
+
+    /// 68 points: the eyes' six points each at `left` and `right`, the mouth's at `mouth`,
+    /// the rest in the middle.
+    fn face(left: (f64, f64), right: (f64, f64), mouth: (f64, f64)) -> Landmarks68 {
+        let at = |(x, y): (f64, f64)| Point { x, y };
+        let points = (0..68)
+            .map(|i| match i {
+                36..=41 => at(left),
+                42..=47 => at(right),
+                48..=67 => at(mouth),
+                _ => at((50.0, 50.0)),
+            })
+            .collect();
+        Landmarks68 { points }
+    }
 
     #[test]
-    fn psnr_of_a_known_error() {
-        let a = RgbImage::from_pixel(4, 4, Rgb([100, 100, 100]));
-        let b = RgbImage::from_pixel(4, 4, Rgb([110, 100, 100]));
-        // MSE = 100 / 3.
-        let want = 10.0 * (255.0f64.powi(2) / (100.0 / 3.0)).log10();
-        assert!((psnr(&a, &b) - want).abs() < 1e-9);
-        assert!(psnr(&a, &a).is_infinite());
+    fn a_whole_photo_reads_as_a_face_only_when_its_landmarks_look_like_one() {
+        assert!(plausible(
+            &face((35.0, 45.0), (65.0, 45.0), (50.0, 75.0)),
+            100
+        ));
+        // Eyes too close for a photo cropped to the face.
+        assert!(!plausible(
+            &face((48.0, 45.0), (52.0, 45.0), (50.0, 75.0)),
+            100
+        ));
+        // Mouth above the eyes.
+        assert!(!plausible(
+            &face((35.0, 45.0), (65.0, 45.0), (50.0, 30.0)),
+            100
+        ));
+        // One eye far below the other.
+        assert!(!plausible(
+            &face((35.0, 30.0), (65.0, 60.0), (50.0, 90.0)),
+            100
+        ));
     }
 }

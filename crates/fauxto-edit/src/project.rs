@@ -26,6 +26,7 @@ use fauxto_face::landmarks::Landmarks68;
 use fauxto_face::recognition::MEAN_RGB;
 use fauxto_face::{DenseFeatureNet, RecognitionNet};
 use fauxto_nn::model_file::ModelFile;
+use fauxto_nn::seed::NumpyRandomState;
 use fauxto_nn::{Generator, NoiseMode};
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -49,8 +50,8 @@ pub struct ProjectOptions {
     pub pixel_weight: f64,
     pub identity_weight: f64,
     pub landmark_weight: f64,
-    /// Seed of the noise on w.
-    pub seed: u64,
+    /// Seed of the noise on w (numpy's `RandomState`, one stream for the whole search).
+    pub seed: u32,
 }
 
 impl Default for ProjectOptions {
@@ -223,25 +224,6 @@ struct Target<B: Backend> {
     landmarks: Tensor<B, 2>,
     chip: Crop<B>,
     landmark_box: Crop<B>,
-}
-
-/// Standard normal draws from a seed (SplitMix64 and Box–Muller): the same on every
-/// backend.
-fn normals(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
-    (0..n)
-        .map(|_| {
-            let (u, v) = (next().max(f64::MIN_POSITIVE), next());
-            ((-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()) as f32
-        })
-        .collect()
 }
 
 /// Adam's moments for one tensor (β = 0.9, 0.999, as the official projector).
@@ -418,10 +400,11 @@ impl<AB: AutodiffBackend> Projector<AB> {
             &self.device,
         );
         let mut adam = Adam::new(&w);
+        let mut rng = NumpyRandomState::new(options.seed);
         for step in 0..w_steps {
             let t = step as f64 / w_steps as f64;
             let scale = self.w_std * options.initial_noise * noise_ramp(t);
-            let noise = normals(options.seed.wrapping_add(step as u64), d);
+            let noise: Vec<f32> = rng.randn(d).into_iter().map(|v| v as f32).collect();
             let noise = Tensor::<AB, 1>::from_floats(noise.as_slice(), &self.device)
                 .reshape([1, d])
                 .mul_scalar(scale);
@@ -501,18 +484,5 @@ mod tests {
         // Beyond the edge the last pixel repeats.
         let m = resampling_matrix(8.0, 4.0, 10, 4);
         assert_eq!(m[3 * 10 + 9], 1.0);
-    }
-
-    #[test]
-    fn normals_are_reproducible_and_standard() {
-        let a = normals(7, 20_000);
-        assert_eq!(a, normals(7, 20_000));
-        assert_ne!(a[..10], normals(8, 10)[..]);
-        let mean = a.iter().map(|&x| x as f64).sum::<f64>() / a.len() as f64;
-        let var = a.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / a.len() as f64;
-        assert!(
-            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
-            "{mean} {var}"
-        );
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use fauxto_app::labels::InputPhoto;
 use fauxto_nn::model_file::{parse_safetensors, serialize_state, write_atomic};
 use fauxto_nn::state::{HostTensor, StateDict};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// How well the found latent's image matches the aligned photo.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Fidelity {
-    /// PSNR of the image against the aligned photo, dB.
+    /// PSNR of the image against the aligned photo, dB (at most [`MAX_PSNR`]).
     pub psnr: f64,
     /// Descriptor distance between the photo's face and the image's (in the loss).
     pub descriptor_distance: Option<f64>,
@@ -34,6 +35,9 @@ pub struct Fidelity {
     /// Judged P(female), photo and image (not in the loss).
     pub female: Option<(f64, f64)>,
 }
+
+/// PSNR recorded for an exact match (JSON has no infinity).
+pub const MAX_PSNR: f64 = 99.0;
 
 /// A photo's latent and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -77,6 +81,29 @@ impl ProjectedLatent {
         let metadata = HashMap::from([(METADATA_KEY.to_string(), serde_json::to_string(self)?)]);
         write_atomic(path, &serialize_state(&state, metadata)?)?;
         Ok(())
+    }
+
+    /// Reads a latent written by [`save`](Self::save) and checks that it belongs to the
+    /// model file with SHA-256 `model_sha256`.
+    pub fn load_for(path: &Path, model_sha256: &str) -> Result<Self> {
+        let latent = Self::load(path)?;
+        if latent.model_sha256 != model_sha256 {
+            bail!(
+                "{} was projected with another model (SHA-256 {}…); project the photo again \
+                 with this one",
+                path.display(),
+                &latent.model_sha256[..latent.model_sha256.len().min(12)]
+            );
+        }
+        Ok(latent)
+    }
+
+    /// The photo as a credential names it: by hash, not by file name.
+    pub fn input_photo(&self) -> InputPhoto {
+        InputPhoto {
+            sha256: self.photo_sha256.clone(),
+            mime: self.photo_mime.clone(),
+        }
     }
 
     /// Reads a latent written by [`save`](Self::save).

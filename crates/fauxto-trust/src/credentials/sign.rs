@@ -58,13 +58,12 @@ pub struct Generation {
     pub photo: Option<InputPhoto>,
 }
 
-/// A real photo an image was made from, known by its hash: it enters the manifest as an
-/// `inputTo` ingredient whose instance id is `sha256:<hash>`, without a thumbnail (the photo is a person's; the credential
-/// names it, it does not carry it).
+/// A real photo an image was made from, known by its hash alone: it enters the manifest as
+/// an `inputTo` ingredient whose instance id is `sha256:<hash>`, without a thumbnail or its
+/// file name (the photo is a person's, and a file name often names them: the credential
+/// lets whoever holds the photo prove it was the input, and tells nobody else about it).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct InputPhoto {
-    /// Its file name.
-    pub name: String,
     pub sha256: String,
     pub mime: String,
 }
@@ -189,9 +188,9 @@ pub fn sign_generated_from(
         SourceType::DigitalCapture => "photograph",
     };
     let description = match &generation.photo {
-        Some(photo) => format!(
-            "a real photo ({}) as rendered by the model {}",
-            photo.name, generation.model_name
+        Some(_) => format!(
+            "a real person's photo as rendered by the model {}",
+            generation.model_name
         ),
         None => format!("{what} {}", generation.model_name),
     };
@@ -307,7 +306,7 @@ fn sign_with(
     if let Some(photo) = photo {
         let instance = format!("sha256:{}", photo.sha256);
         let mut ingredient =
-            Ingredient::new(photo.name.as_str(), photo.mime.as_str(), instance.as_str());
+            Ingredient::new("a real photo", photo.mime.as_str(), instance.as_str());
         ingredient
             .set_relationship(Relationship::InputTo)
             .set_description("the real photo this image depicts")

@@ -43,7 +43,7 @@ pub struct Verification {
     /// which travels with the copy as its `parentOf` ingredient.
     pub parent_manifest: Option<String>,
     /// What the image was made from (its `inputTo` ingredients, e.g. a real photo that a
-    /// projected image depicts): title, MIME type and hash.
+    /// projected image depicts): title, MIME type and instance id (`sha256:<hash>`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<serde_json::Value>,
 }
@@ -131,7 +131,6 @@ pub fn verify(
                     json!({
                         "title": i.title(),
                         "format": i.format(),
-                        "hash": i.hash(),
                         "instance_id": i.instance_id(),
                     })
                 })

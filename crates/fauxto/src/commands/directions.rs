@@ -127,7 +127,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &DirectionsArgs) -> Result<()> {
                 &directions.model_sha256[..12.min(directions.model_sha256.len())]
             );
         }
-        let evaluation = run_evaluation(&renderer, &judge, &directions, args)?;
+        let evaluation = run_evaluation(&renderer, &judge, &directions, &model, args)?;
         if let Some(path) = &args.markdown {
             crate::images::write_bytes(path, evaluation.to_markdown().as_bytes())?;
         }
@@ -199,6 +199,7 @@ fn run_evaluation<B: Backend>(
     renderer: &LatentRenderer<B>,
     judge: &Judge<B>,
     directions: &Directions,
+    model: &ModelFile,
     args: &DirectionsArgs,
 ) -> Result<Evaluation> {
     let options = EvaluateOptions {
@@ -213,13 +214,7 @@ fn run_evaluation<B: Backend>(
     } else {
         args.latents
             .iter()
-            .map(|path| {
-                let latent = ProjectedLatent::load(path)?;
-                if latent.model_sha256 != directions.model_sha256 {
-                    anyhow::bail!("{} was projected with another model", path.display());
-                }
-                Ok(latent.ws)
-            })
+            .map(|path| Ok(ProjectedLatent::load_for(path, &model.sha256)?.ws))
             .collect::<Result<_>>()?
     };
     let bar = progress::bar(1, "editing and re-scoring", args.json);

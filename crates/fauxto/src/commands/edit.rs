@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use clap::Args;
 use fauxto_app::guard::Guard;
-use fauxto_app::labels::{Depiction, InputPhoto, Labeller};
+use fauxto_app::labels::{Depiction, Labeller};
 use fauxto_edit::age::{age_to, AgeOptions, AgedFace};
 use fauxto_edit::edit::strip_values;
 use fauxto_edit::latent::moved;
@@ -38,7 +38,7 @@ pub struct EditArgs {
     pub seeds: Option<SeedList>,
     /// Edit a projected photo instead (a latent from `fauxto project`): the result
     /// depicts that real person and is labelled so.
-    #[arg(long, conflicts_with_all = ["seeds", "trunc"])]
+    #[arg(long, conflicts_with_all = ["seeds", "trunc", "noise_mode"])]
     pub latent: Option<PathBuf>,
     /// Years older (+) or younger (−).
     #[arg(long, allow_negative_numbers = true)]
@@ -161,11 +161,7 @@ impl Subject {
 
 fn from_photo(latent: &ProjectedLatent, description: String) -> Depiction {
     Depiction::FromPhoto {
-        photo: InputPhoto {
-            name: latent.photo_name.clone(),
-            sha256: latent.photo_sha256.clone(),
-            mime: latent.photo_mime.clone(),
-        },
+        photo: latent.input_photo(),
         description: format!("a real person's projected photo, {description}"),
     }
 }
@@ -175,23 +171,14 @@ fn photo_subject(model: &ModelFile, args: &EditArgs) -> Result<Option<Subject>> 
     let Some(path) = &args.latent else {
         return Ok(None);
     };
-    let latent = ProjectedLatent::load(path)?;
-    if latent.model_sha256 != model.sha256 {
-        bail!(
-            "{} was projected with another model (SHA-256 {}…); project the photo again \
-             with this one",
-            path.display(),
-            &latent.model_sha256[..latent.model_sha256.len().min(12)]
-        );
-    }
-    let stem = path
+    let latent = ProjectedLatent::load_for(path, &model.sha256)?;
+    let name = path
         .file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .trim_end_matches(".latent.safetensors")
-                .to_string()
-        })
-        .unwrap_or_else(|| "photo".into());
+        .map_or_else(|| "photo".into(), |n| n.to_string_lossy().into_owned());
+    let stem = name
+        .trim_end_matches(".safetensors")
+        .trim_end_matches(".latent")
+        .to_string();
     Ok(Some(Subject::Photo {
         stem,
         latent: Box::new(latent),
@@ -282,7 +269,11 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
     let directions = model_directions(args.directions.as_deref(), &model_path, &model)?;
     let mut renderer = LatentRenderer::<B>::new(&model, device)?;
     renderer.noise = args.noise_mode;
-    let guard = Guard::<B>::resolve(device, &args.guard.options(), &model)?;
+    // A real person's photo is labelled as one; the guard is for faces said not to exist.
+    let guard = match photo {
+        Some(_) => None,
+        None => Guard::<B>::resolve(device, &args.guard.options(), &model)?,
+    };
     let noise = format!("{:?}", args.noise_mode).to_lowercase();
     let labeller = Labeller::new(&model, &args.provenance.options(), args.trunc, &noise)?;
     crate::provenance::announce_keys(&labeller);
@@ -296,18 +287,13 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
     };
     let mut written = Vec::new();
     for (subject, w) in subjects(&renderer, photo, args) {
-        // A real person's photo is labelled as one; the guard is for faces said not to exist.
-        let guard = match subject {
-            Subject::Seed(_) => &guard,
-            Subject::Photo { .. } => &None,
-        };
         let name = subject.name();
         let base = moved(&w, &base_step, 1.0);
         if !args.age_to.is_empty() {
             let judge = judge.as_ref().expect("loaded for --age-to");
             let aged = aged(&renderer, judge, &directions, &base, args)?;
             if let Some(report) =
-                write_aged(&labeller, guard, &subject, &moves, aged, args, &format)?
+                write_aged(&labeller, &guard, &subject, &moves, aged, args, &format)?
             {
                 written.push(report);
             }
@@ -315,7 +301,7 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
         }
         let Some(strip) = args.strip else {
             let image = renderer.render(&[base])?.remove(0);
-            if rejected(guard, &image, &name)? {
+            if rejected(&guard, &image, &name)? {
                 continue;
             }
             let path = args.out.join(format!("{name}-{}.{format}", tag(&moves)));

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use clap::Args;
-use fauxto_app::labels::{Depiction, InputPhoto, Labeller};
+use fauxto_app::labels::{Depiction, Labeller};
 use fauxto_edit::photo::{PhotoProjector, ProjectedPhoto};
 use fauxto_edit::project::ProjectOptions;
 use image::DynamicImage;
@@ -46,7 +46,7 @@ pub struct ProjectArgs {
     pub landmark_weight: f64,
     /// Seed of the search's noise.
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub seed: u32,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceKind,
     /// Print the results as JSON.
@@ -89,6 +89,15 @@ fn project<AB: AutodiffBackend>(device: &AB::Device, args: &ProjectArgs) -> Resu
     let projector = PhotoProjector::<AB>::new(&model, device)?;
     bar.finish_and_clear();
     ensure_dir(&args.out)?;
+    let mut stems = std::collections::HashSet::new();
+    if let Some(twice) = args.photos.iter().find(|p| !stems.insert(p.file_stem())) {
+        anyhow::bail!(
+            "two photos named {}: their outputs would overwrite each other in {}; rename one \
+             or project them into separate directories",
+            twice.file_stem().unwrap_or_default().to_string_lossy(),
+            args.out.display()
+        );
+    }
     let options = args.options();
     let several = args.photos.len() > 1;
     let mut reports = Vec::new();
@@ -147,11 +156,7 @@ fn one_photo<AB: AutodiffBackend>(
         .with_context(|| format!("writing {}", aligned_path.display()))?;
     let projected_path = args.out.join(format!("{stem}-projected.png"));
     let depiction = Depiction::FromPhoto {
-        photo: InputPhoto {
-            name: latent.photo_name.clone(),
-            sha256: latent.photo_sha256.clone(),
-            mime: latent.photo_mime.clone(),
-        },
+        photo: latent.input_photo(),
         description: format!(
             "the model's rendering of a real person's photo, projected into {} \
              (PSNR {:.1} dB against the aligned photo)",
