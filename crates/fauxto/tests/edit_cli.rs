@@ -214,7 +214,10 @@ fn a_projected_photo_matches_its_face_and_its_edits_say_whose_face_it_is() {
     );
     // By hash only: a file name often names the person.
     assert!(credential["generation"]["photo"].get("name").is_none());
-    assert!(!credential.to_string().contains("30_1_0_2017"), "{credential}");
+    assert!(
+        !credential.to_string().contains("30_1_0_2017"),
+        "{credential}"
+    );
     // The watermark alone says so too.
     assert_eq!(verified["watermark_payload"]["composite"], true);
     assert_eq!(verified["watermark_payload"]["seed"], u32::MAX);

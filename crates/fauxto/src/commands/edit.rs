@@ -135,6 +135,15 @@ impl Subject {
         }
     }
 
+    /// What a credential calls it: the seed, or "the photo" (never its file name, which
+    /// may name the person).
+    fn what(&self) -> String {
+        match self {
+            Subject::Seed(seed) => format!("seed {seed}"),
+            Subject::Photo { .. } => "the photo".into(),
+        }
+    }
+
     /// The credential of one edited image of it.
     fn single(&self, description: String) -> Depiction {
         match self {
@@ -217,7 +226,12 @@ fn tag(moves: &[Move]) -> String {
         .join("_")
 }
 
+/// The sliders set, as a credential states them: "; edited along W's directions: age +10
+/// years (keeping gender)", or nothing when no slider moved.
 fn describe(moves: &[Move], keep: &[Attribute]) -> String {
+    if moves.is_empty() && keep.is_empty() {
+        return String::new();
+    }
     let parts: Vec<String> = moves
         .iter()
         .map(|m| {
@@ -229,7 +243,7 @@ fn describe(moves: &[Move], keep: &[Attribute]) -> String {
             )
         })
         .collect();
-    let mut s = format!("edited in W: {}", parts.join(", "));
+    let mut s = format!("; edited along W's directions: {}", parts.join(", "));
     if !keep.is_empty() {
         let kept: Vec<&str> = keep.iter().map(|a| a.name()).collect();
         s.push_str(&format!(" (keeping {})", kept.join(", ")));
@@ -305,7 +319,8 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
                 continue;
             }
             let path = args.out.join(format!("{name}-{}.{format}", tag(&moves)));
-            let depiction = subject.single(describe(&moves, &args.keep));
+            let depiction =
+                subject.single(describe(&moves, &args.keep).trim_start_matches("; ").into());
             let labels = labeller.write(&image, &depiction, &path)?;
             written.push(serde_json::json!({"subject": name, "path": path, "labels": labels}));
             continue;
@@ -336,8 +351,9 @@ fn run_on<B: Backend>(device: &B::Device, args: &EditArgs) -> Result<()> {
         }
         let path = args.out.join(format!("{name}-{strip}-strip.{format}"));
         let depiction = subject.strip(format!(
-            "{} frames of {name} along {strip} from {:+.1} to {:+.1} {}; {}",
+            "{} frames of {} along {strip} from {:+.1} to {:+.1} {}{}",
             values.len(),
+            subject.what(),
             values[0],
             values[values.len() - 1],
             strip.slider_unit(),
@@ -447,7 +463,7 @@ fn write_aged<B: Backend>(
         .collect::<Vec<_>>()
         .join(",");
     let description = format!(
-        "brought to age {ages} as judged by the age network (gender and head pose held); {}",
+        "brought to age {ages} as judged by the age network (gender and head pose held){}",
         describe(moves, &args.keep)
     );
     let name = subject.name();
