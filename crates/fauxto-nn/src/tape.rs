@@ -51,6 +51,10 @@ pub struct ActivationTape<B: Backend> {
     /// Where noise comes from: a seeded host generator (reproducible on every backend and
     /// thread), or the backend's own generator.
     noise_rng: Option<NumpyRandomState>,
+    /// Data-parallel training: the batch this pass belongs to has `global` samples, of
+    /// which this pass computes `rows`; noise is drawn for all of them and the rows kept,
+    /// so that a sample's noise depends on its index in the batch, not on the device.
+    noise_rows: Option<(usize, Vec<usize>)>,
 }
 
 impl<B: Backend> ActivationTape<B> {
@@ -61,6 +65,7 @@ impl<B: Backend> ActivationTape<B> {
             entries: Vec::new(),
             cursor: 0,
             noise_rng: None,
+            noise_rows: None,
         }
     }
 
@@ -69,6 +74,14 @@ impl<B: Backend> ActivationTape<B> {
     /// thread, before and after a resume.
     pub fn with_noise_seed(mut self, seed: u32) -> Self {
         self.noise_rng = Some(NumpyRandomState::new(seed));
+        self
+    }
+
+    /// Draws the noise of a `global`-sample batch and keeps `rows` of it (the samples
+    /// this pass computes, in order): with a seeded generator, each sample gets the noise
+    /// it would get in a pass over the whole batch.
+    pub fn with_noise_rows(mut self, global: usize, rows: Vec<usize>) -> Self {
+        self.noise_rows = Some((global, rows));
         self
     }
 
@@ -200,7 +213,20 @@ impl<B: Backend> ActivationTape<B> {
         let mut draw = || match &mut self.noise_rng {
             Some(rng) => {
                 let count = shape.iter().product::<usize>();
-                let values: Vec<f32> = (0..count).map(|_| rng.next_gauss() as f32).collect();
+                let values: Vec<f32> = match &self.noise_rows {
+                    Some((global, rows)) => {
+                        assert_eq!(rows.len(), shape[0], "noise rows of another batch");
+                        let per_sample = count / shape[0].max(1);
+                        let all: Vec<f32> = (0..global * per_sample)
+                            .map(|_| rng.next_gauss() as f32)
+                            .collect();
+                        rows.iter()
+                            .flat_map(|&r| all[r * per_sample..(r + 1) * per_sample].iter())
+                            .copied()
+                            .collect()
+                    }
+                    None => (0..count).map(|_| rng.next_gauss() as f32).collect(),
+                };
                 Tensor::from_data(TensorData::new(values, shape), device)
             }
             None => Tensor::random(shape, Distribution::Normal(0.0, 1.0), device),

@@ -14,6 +14,7 @@ use burn::tensor::Tensor;
 use fauxto_nn::state::HostTensor;
 use fauxto_nn::StateDict;
 
+use crate::grads::NamedGrads;
 use crate::params::ParamNames;
 
 /// Hyper-parameters of one optimiser.
@@ -58,7 +59,7 @@ impl<B: Backend> Adam<B> {
     }
 
     /// One update of every named parameter of `module` that has a gradient in `grads`.
-    pub fn step<AB, M>(&mut self, module: M, names: &ParamNames, grads: &AB::Gradients) -> M
+    pub fn step<AB, M>(&mut self, module: M, names: &ParamNames, grads: &NamedGrads<B>) -> M
     where
         AB: AutodiffBackend<InnerBackend = B>,
         M: Module<AB>,
@@ -188,19 +189,23 @@ fn sanitize<B: Backend>(grad: Tensor<B, 1>) -> Tensor<B, 1> {
 struct AdamMapper<'a, AB: AutodiffBackend> {
     adam: &'a mut Adam<AB::InnerBackend>,
     names: &'a ParamNames,
-    grads: &'a AB::Gradients,
+    grads: &'a NamedGrads<AB::InnerBackend>,
 }
 
 impl<AB: AutodiffBackend> ModuleMapper<AB> for AdamMapper<'_, AB> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<AB, D>>) -> Param<Tensor<AB, D>> {
         let (id, tensor, mapper) = param.consume();
-        let (Some(name), Some(grad)) = (self.names.get(&id), tensor.grad(self.grads)) else {
+        let Some((name, grad)) = self
+            .names
+            .get(&id)
+            .and_then(|name| Some((name, self.grads.by_name.get(name)?.clone())))
+        else {
             return Param::from_mapped_value(id, tensor, mapper);
         };
         let dims = tensor.dims();
         let count = dims.iter().product::<usize>();
         let value = tensor.inner().reshape([count]);
-        let updated = self.adam.update(name, value, grad.reshape([count]));
+        let updated = self.adam.update(name, value, grad);
         let updated = Tensor::from_inner(updated.reshape(dims)).require_grad();
         Param::from_mapped_value(id, updated, mapper)
     }

@@ -105,6 +105,13 @@ impl RealImages {
 
     /// Images `start .. start + count` of the endless training sequence.
     pub fn batch(&mut self, start: u64, count: usize) -> Result<HostBatch, TrainError> {
+        self.batch_rows(start, &(0..count).collect::<Vec<_>>())
+    }
+
+    /// Images `start + r` of the endless training sequence for each `r` of `rows`, in
+    /// that order (a data-parallel peer's share of a batch).
+    pub fn batch_rows(&mut self, start: u64, rows: &[usize]) -> Result<HostBatch, TrainError> {
+        let count = rows.len();
         let res = self.resolution();
         let ch = self.channels();
         let plane = res * res;
@@ -112,8 +119,8 @@ impl RealImages {
         let mut images = vec![0f32; count * ch * plane];
         let mut labels = self.labels.as_ref().map(|l| vec![0f32; count * l.c_dim]);
         let mut pixels = vec![0u8; plane * ch];
-        for j in 0..count {
-            let k = start + j as u64;
+        for (j, &row) in rows.iter().enumerate() {
+            let k = start + row as u64;
             let index = self.epoch_order(k / n)[(k % n) as usize] as usize;
             let (image, flip) = match self.mirror {
                 true => (index % self.dataset.len(), index >= self.dataset.len()),

@@ -21,6 +21,8 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Collective(String),
     #[error("training diverged at step {step}: {what} is not finite")]
     Diverged { step: u64, what: String },
 }

@@ -10,6 +10,7 @@
 //! | [`ema`] | the G EMA update in `training_loop.py` |
 //! | [`checkpoint`] | network snapshots, plus optimiser state for exact resumption |
 //! | [`options::TrainOptions`] | `train.py` `--cfg=auto` |
+//! | [`parallel`] | `train.py --gpus N` (`torch.distributed`) |
 
 pub mod adam;
 pub mod augment;
@@ -17,7 +18,9 @@ pub mod checkpoint;
 pub mod data;
 pub mod ema;
 pub mod error;
+pub mod grads;
 pub mod options;
+pub mod parallel;
 pub mod params;
 pub mod phases;
 pub mod rng;

@@ -23,11 +23,43 @@ use burn::tensor::{ElementConversion, Tensor};
 use fauxto_nn::{ActivationTape, Discriminator, Generator, NoiseMode};
 
 use crate::augment::{augment, AugmentParams};
+use crate::error::TrainError;
+use crate::parallel::Peer;
 
 /// Step of the R1 difference: rms of `h·g` per pixel (see the module documentation).
 pub const R1_STEP_RMS: f64 = 0.003;
 /// Step of the path-length difference: rms of `h·u` per w component.
 pub const PL_STEP_RMS: f64 = 0.001;
+
+/// This pass's part of a (data-parallel) batch: the peer computing it, the batch indices
+/// of its samples, and the size of the whole batch. Whatever a phase reduces over the
+/// batch is summed over the peers, so the result is the whole batch's.
+#[derive(Debug, Clone)]
+pub struct BatchPart<'a> {
+    pub peer: &'a Peer,
+    pub rows: Vec<usize>,
+    pub global_n: usize,
+}
+
+static ALONE: Peer = Peer::SINGLE;
+
+impl BatchPart<'static> {
+    /// All `n` samples, on one device.
+    pub fn whole(n: usize) -> Self {
+        Self {
+            peer: &ALONE,
+            rows: (0..n).collect(),
+            global_n: n,
+        }
+    }
+}
+
+impl BatchPart<'_> {
+    /// `values` summed over the peers.
+    fn sum<B: Backend>(&self, values: &[f64], device: &B::Device) -> Result<Vec<f64>, TrainError> {
+        self.peer.sum_values::<B>(values, device)
+    }
+}
 
 /// What the generator phases draw: latents, optional mixing latents with the layer from
 /// which they take over, and labels.
@@ -117,12 +149,11 @@ pub fn g_main<AB: AutodiffBackend>(
     g: &Generator<AB>,
     d: &Discriminator<AB>,
     input: &GenInput<AB>,
-    noise_seed: u32,
+    mut tape: ActivationTape<AB>,
     aug: Option<&[AugmentParams]>,
 ) -> (f64, AB::Gradients, Tensor<AB::InnerBackend, 1>) {
     let d = d.clone().no_grad();
     let (ws, w_mean) = mapping_with_mixing(g, input);
-    let mut tape = ActivationTape::free().with_noise_seed(noise_seed);
     let img = g.synthesis.forward_taped(ws, NoiseMode::Random, &mut tape);
     let img = augmented(img, aug);
     let logits = d.forward(img, input.c.clone());
@@ -132,7 +163,8 @@ pub fn g_main<AB: AutodiffBackend>(
 }
 
 /// Path lengths `pl_n = sqrt(mean_i ‖v_{n,i}‖²)` with `v = ∇ws Σ G(ws)·y`, computed at
-/// `ws` while recording the activation pattern and noise on the returned tape.
+/// `ws` while recording the activation pattern and noise on `tape` (a recording tape,
+/// returned with the lengths).
 pub struct Lengths<AB: AutodiffBackend> {
     pub lengths: Vec<f64>,
     v: Tensor<AB::InnerBackend, 3>,
@@ -145,11 +177,10 @@ pub fn path_lengths<AB: AutodiffBackend>(
     ws: &Tensor<AB, 3>,
     y: &Tensor<AB, 4>,
     noise: NoiseMode,
-    noise_seed: u32,
+    mut tape: ActivationTape<AB>,
 ) -> Lengths<AB> {
     let frozen = g.clone().no_grad();
     let ws_leaf = ws.clone().detach().require_grad();
-    let mut tape = ActivationTape::record().with_noise_seed(noise_seed);
     let img = frozen
         .synthesis
         .forward_taped(ws_leaf.clone(), noise, &mut tape);
@@ -184,7 +215,8 @@ pub fn weighted_length_gradient<AB: AutodiffBackend>(
     y: Tensor<AB, 4>,
     lengths: Lengths<AB>,
     weights: &[f64],
-) -> AB::Gradients {
+    part: &BatchPart,
+) -> Result<AB::Gradients, TrainError> {
     let Lengths {
         lengths,
         v,
@@ -199,9 +231,10 @@ pub fn weighted_length_gradient<AB: AutodiffBackend>(
         .collect();
     let coef = Tensor::<AB::InnerBackend, 1>::from_floats(coef.as_slice(), &v.device());
     let u = v * coef.reshape([n, 1, 1]);
-    let rms = scalar(u.clone().square().mean()).sqrt();
+    let sq = part.sum::<AB::InnerBackend>(&[scalar(u.clone().square().sum())], &u.device())?[0];
+    let rms = (sq / (part.global_n * num_ws * w_dim) as f64).sqrt();
     if rms == 0.0 || !rms.is_finite() {
-        return ws.sum().mul_scalar(0.0).backward();
+        return Ok(ws.sum().mul_scalar(0.0).backward());
     }
     let h = PL_STEP_RMS / rms;
     let step = Tensor::<AB, 3>::from_inner(u.mul_scalar(h)).reshape([n, num_ws, w_dim]);
@@ -211,7 +244,7 @@ pub fn weighted_length_gradient<AB: AutodiffBackend>(
         .forward_taped(ws.clone() + step.clone(), noise, &mut tape);
     tape.replay();
     let minus = g.synthesis.forward_taped(ws - step, noise, &mut tape);
-    ((plus - minus) * y).sum().div_scalar(2.0 * h).backward()
+    Ok(((plus - minus) * y).sum().div_scalar(2.0 * h).backward())
 }
 
 /// Results of a path-length phase.
@@ -242,30 +275,41 @@ pub fn g_path_length<AB: AutodiffBackend>(
     pl_mean: f64,
     settings: PathLengthWeights,
     noise_seed: u32,
-) -> PathLength<AB> {
+    part: &BatchPart,
+) -> Result<PathLength<AB>, TrainError> {
     let PathLengthWeights {
         weight: pl_weight,
         decay: pl_decay,
         gain,
     } = settings;
     let (ws, w_mean) = mapping_with_mixing(g, input);
-    let lengths = path_lengths(g, &ws, &y, NoiseMode::Random, noise_seed);
-    let pl = &lengths.lengths;
+    let mut tape = ActivationTape::record().with_noise_seed(noise_seed);
+    if part.peer.world() > 1 {
+        tape = tape.with_noise_rows(part.global_n, part.rows.clone());
+    }
+    let lengths = path_lengths(g, &ws, &y, NoiseMode::Random, tape);
+    // The lengths of the whole batch: each peer fills in its rows.
+    let mut all = vec![0.0; part.global_n];
+    for (&row, &l) in part.rows.iter().zip(&lengths.lengths) {
+        all[row] = l;
+    }
+    let pl = part.sum::<AB::InnerBackend>(&all, &w_mean.device())?;
     let n = pl.len() as f64;
     let a = pl_mean + (pl.iter().sum::<f64>() / n - pl_mean) * pl_decay;
     let penalty = pl.iter().map(|l| (l - a).powi(2)).sum::<f64>() / n;
     // d/dpl_n of mean_m (pl_m − a)², a depending on the lengths through the decay.
     let sum_dev: f64 = pl.iter().map(|l| 2.0 * (l - a)).sum();
-    let weights: Vec<f64> = pl
+    let weights: Vec<f64> = part
+        .rows
         .iter()
-        .map(|&l| pl_weight * gain * (2.0 * (l - a) - sum_dev * pl_decay / n) / n)
+        .map(|&row| pl_weight * gain * (2.0 * (pl[row] - a) - sum_dev * pl_decay / n) / n)
         .collect();
-    PathLength {
-        grads: weighted_length_gradient(g, ws, y, lengths, &weights),
+    Ok(PathLength {
+        grads: weighted_length_gradient(g, ws, y, lengths, &weights, part)?,
         penalty,
         pl_mean: a,
         w_mean: w_mean.inner(),
-    }
+    })
 }
 
 /// Results of a D phase.
@@ -312,8 +356,9 @@ pub fn d_r1<AB: AutodiffBackend>(
     gamma: f64,
     gain: f64,
     aug: Option<&[AugmentParams]>,
-) -> R1<AB> {
-    let n = real.dims()[0];
+    part: &BatchPart,
+) -> Result<R1<AB>, TrainError> {
+    let n = part.global_n;
     let frozen = d.clone().no_grad();
     let x = real.detach();
     let leaf = x.clone().require_grad();
@@ -322,16 +367,16 @@ pub fn d_r1<AB: AutodiffBackend>(
     let g = leaf
         .grad(&logits.sum().backward())
         .expect("input requires grad");
-    let sq = scalar(g.clone().square().sum());
+    let sq = part.sum::<AB::InnerBackend>(&[scalar(g.clone().square().sum())], &g.device())?[0];
     let penalty = sq / n as f64;
-    let numel = g.dims().iter().product::<usize>() as f64;
+    let numel = (g.dims().iter().product::<usize>() / part.rows.len() * n) as f64;
     let rms = (sq / numel).sqrt();
     if rms == 0.0 || !rms.is_finite() || gamma == 0.0 {
         let zero = x.sum().mul_scalar(0.0).require_grad();
-        return R1 {
+        return Ok(R1 {
             grads: zero.backward(),
             penalty,
-        };
+        });
     }
     // ∇θ Σ_n ‖g_n‖² = 2 ∂θ [ḡ·∇x Σ D] ≈ 2 ∂θ [Σ D(x + hḡ) − Σ D(x − hḡ)] / 2h.
     let h = R1_STEP_RMS / rms;
@@ -346,8 +391,8 @@ pub fn d_r1<AB: AutodiffBackend>(
     let minus = d.forward_taped(augmented(x - step, aug), real_c, &mut tape);
     let weight = gamma / 2.0 * gain / n as f64 * 2.0;
     let surrogate = (plus.sum() - minus.sum()).mul_scalar(weight / (2.0 * h));
-    R1 {
+    Ok(R1 {
         grads: surrogate.backward(),
         penalty,
-    }
+    })
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use fauxto_data::PackedDataset;
 use fauxto_nn::config::override_widths;
@@ -23,11 +23,13 @@ use crate::augment::{adjust_p, draw_params, AugmentMode, ADA_INTERVAL};
 use crate::data::{HostBatch, RealImages};
 use crate::ema::{ema_beta, update_ema};
 use crate::error::TrainError;
+use crate::grads::NamedGrads;
 use crate::options::TrainOptions;
+use crate::parallel::{select_rows, shard_rows, Peer};
 use crate::params::{build_named, ParamNames};
 use crate::phases::{
-    augmented, d_main, d_r1, g_main, g_path_length, mapping_with_mixing, track_w_avg, GenInput,
-    PathLengthWeights,
+    augmented, d_main, d_r1, g_main, g_path_length, mapping_with_mixing, track_w_avg, BatchPart,
+    GenInput, PathLengthWeights,
 };
 use crate::rng::{derive_seed, stream_rng, Stream};
 
@@ -80,6 +82,8 @@ pub struct Trainer<AB: AutodiffBackend> {
     pub(crate) training_data: TrainingData,
     pub(crate) manifest_digest: String,
     device: AB::Device,
+    /// This copy's place among the data-parallel peers (alone by default).
+    peer: Peer,
 }
 
 /// Network configs of a run: the preset at the dataset's resolution, with overrides.
@@ -171,7 +175,40 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             real,
             opts,
             device: device.clone(),
+            peer: Peer::single(),
         }
+    }
+
+    /// Makes this copy one of several data-parallel peers: from now on it computes its
+    /// share of every batch and sums the gradients with the others.
+    pub fn set_peer(&mut self, peer: Peer) -> Result<(), TrainError> {
+        self.check_split(peer.world())?;
+        self.peer = peer;
+        Ok(())
+    }
+
+    /// Whether every batch of this run splits over `world` peers (see
+    /// [`crate::parallel::shard`]).
+    pub fn check_split(&self, world: usize) -> Result<(), TrainError> {
+        let batch = self.opts.batch;
+        let group = self.d_cfg.mbstd_group_size.unwrap_or(batch);
+        shard_rows(batch, group, 0, world)?;
+        let pl = (batch / self.opts.pl_batch_shrink.max(1)).max(1);
+        if self.opts.pl_weight > 0.0 {
+            shard_rows(pl, 1, 0, world).map_err(|_| {
+                TrainError::Options(format!(
+                    "the path-length batch of {pl} (batch / {}) does not split over {world} \
+                     devices",
+                    self.opts.pl_batch_shrink
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// This copy's place among the peers.
+    pub fn peer(&self) -> &Peer {
+        &self.peer
     }
 
     pub fn device(&self) -> &AB::Device {
@@ -199,8 +236,10 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         (img, c)
     }
 
-    /// Latents, style-mixing draw and labels for `n` generated images.
-    fn gen_input(&self, rng: &mut NumpyRandomState, n: usize) -> GenInput<AB> {
+    /// Latents, style-mixing draw and labels for `n` generated images, of which this
+    /// peer keeps `rows` (all are drawn, so that a sample's draw depends on its index in
+    /// the batch, not on the peer).
+    fn gen_input(&self, rng: &mut NumpyRandomState, n: usize, rows: &[usize]) -> GenInput<AB> {
         let z_dim = self.g_cfg.z_dim;
         let mut randn = |count: usize| -> Vec<f32> {
             (0..count)
@@ -219,15 +258,76 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         } else {
             None
         };
+        let c_dim = self.real.c_dim();
         let c = self
             .real
             .random_labels(n, || rng.next_f64())
-            .map(|l| self.host_to_device(l, [n, self.real.c_dim()]));
+            .map(|l| self.host_to_device(select_rows(&l, c_dim, rows), [rows.len(), c_dim]));
+        let local =
+            |z: Vec<f32>| self.host_to_device(select_rows(&z, z_dim, rows), [rows.len(), z_dim]);
         GenInput {
-            z: self.host_to_device(z, [n, z_dim]),
-            mix: mix.map(|(k, z2)| (k, self.host_to_device(z2, [n, z_dim]))),
+            z: local(z),
+            mix: mix.map(|(k, z2)| (k, local(z2))),
             c,
         }
+    }
+
+    /// This peer's samples of a `n`-sample batch whose D groups have `group` members.
+    fn rows(&self, n: usize, group: usize) -> Result<Vec<usize>, TrainError> {
+        shard_rows(n, group, self.peer.rank(), self.peer.world())
+    }
+
+    /// A free tape drawing the noise of seed `seed` for this peer's `rows` of `n`.
+    fn noise_tape<B: Backend>(&self, seed: u32, n: usize, rows: &[usize]) -> ActivationTape<B> {
+        let tape = ActivationTape::free().with_noise_seed(seed);
+        match self.peer.world() {
+            1 => tape,
+            _ => tape.with_noise_rows(n, rows.to_vec()),
+        }
+    }
+
+    /// A phase's gradients and batch values reduced over the peers: `grads_are_means`
+    /// when each peer's gradient is a mean over its own share (then the peers' are
+    /// averaged; otherwise summed); `values` and `w_mean` are means and averaged.
+    #[allow(clippy::type_complexity)]
+    fn reduced(
+        &self,
+        grads: NamedGrads<AB::InnerBackend>,
+        grads_are_means: bool,
+        values: &[f64],
+        w_mean: Option<Tensor<AB::InnerBackend, 1>>,
+    ) -> Result<
+        (
+            NamedGrads<AB::InnerBackend>,
+            Vec<f64>,
+            Option<Tensor<AB::InnerBackend, 1>>,
+        ),
+        TrainError,
+    > {
+        let world = self.peer.world();
+        if world == 1 {
+            return Ok((grads, values.to_vec(), w_mean));
+        }
+        let inv = 1.0 / world as f64;
+        let inner = self.device.clone();
+        let local: Vec<f32> = values.iter().map(|v| (v * inv) as f32).collect();
+        let mut extras = vec![Tensor::<AB::InnerBackend, 1>::from_floats(
+            local.as_slice(),
+            &inner,
+        )];
+        let has_w = w_mean.is_some();
+        extras.extend(w_mean.map(|w| w.mul_scalar(inv)));
+        let scale = if grads_are_means { inv } else { 1.0 };
+        let (grads, mut extras) = grads.summed(&self.peer, scale, extras)?;
+        let w_mean = has_w.then(|| extras.pop().expect("w mean"));
+        let values = extras
+            .pop()
+            .expect("values")
+            .into_data()
+            .convert::<f64>()
+            .to_vec()
+            .expect("float data");
+        Ok((grads, values, w_mean))
     }
 
     /// One training step over `batch` real images.
@@ -235,10 +335,12 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         let step = self.state.step;
         let seed = self.opts.seed;
         let batch = self.opts.batch;
+        let group = self.d_cfg.mbstd_group_size.unwrap_or(batch);
+        let rows = self.rows(batch, group)?;
         // Noise seeds of the three phases that run G with random noise.
         let noise_seed = |phase: u64| derive_seed(seed, step * 4 + phase, Stream::Noise) as u32;
         let mut rng = stream_rng(seed, step, Stream::Latents);
-        let host = self.real.batch(self.state.cur_nimg, batch)?;
+        let host = self.real.batch_rows(self.state.cur_nimg, &rows)?;
         let (real, real_c) = self.real_batch(host);
         let mut stats = StepStats::default();
 
@@ -246,36 +348,49 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         let mut aug_rng = stream_rng(seed, step, Stream::Augment);
         let res = self.g_cfg.img_resolution;
         let mut draw = |n: usize| {
-            (self.opts.augment != AugmentMode::Noaug)
-                .then(|| draw_params(&mut aug_rng, n, res, self.state.ada_p))
+            (self.opts.augment != AugmentMode::Noaug).then(|| {
+                let all = draw_params(&mut aug_rng, n, res, self.state.ada_p);
+                rows.iter().map(|&r| all[r]).collect::<Vec<_>>()
+            })
         };
         let (aug_gmain, aug_fake, aug_real, aug_r1) =
             (draw(batch), draw(batch), draw(batch), draw(batch));
 
         // Gmain.
-        let input = self.gen_input(&mut rng, batch);
+        let input = self.gen_input(&mut rng, batch, &rows);
         let (loss_g, grads, w_mean) = g_main(
             &self.g,
             &self.d,
             &input,
-            noise_seed(0),
+            self.noise_tape(noise_seed(0), batch, &rows),
             aug_gmain.as_deref(),
         );
+        let grads = NamedGrads::of(&self.g, &self.g_names, &grads);
+        let (grads, values, w_mean) = self.reduced(grads, true, &[loss_g], Some(w_mean))?;
         self.g = self.g_opt.step(self.g.clone(), &self.g_names, &grads);
-        track_w_avg(&mut self.g, w_mean);
-        stats.loss_g = loss_g;
+        track_w_avg(&mut self.g, w_mean.expect("w mean"));
+        stats.loss_g = values[0];
 
         // Greg.
         if self.opts.pl_weight > 0.0 && step.is_multiple_of(self.opts.g_reg_interval as u64) {
             let n = (batch / self.opts.pl_batch_shrink.max(1)).max(1);
-            let input = self.gen_input(&mut rng, n);
+            let pl_rows = self.rows(n, 1)?;
+            let input = self.gen_input(&mut rng, n, &pl_rows);
             let res = self.g_cfg.img_resolution;
             let mut pl_rng = stream_rng(seed, step, Stream::PathLength);
-            let count = n * self.g_cfg.img_channels * res * res;
-            let y: Vec<f32> = (0..count)
+            let per_sample = self.g_cfg.img_channels * res * res;
+            let y: Vec<f32> = (0..n * per_sample)
                 .map(|_| (pl_rng.next_gauss() / res as f64) as f32)
                 .collect();
-            let y = self.host_to_device(y, [n, self.g_cfg.img_channels, res, res]);
+            let y = self.host_to_device(
+                select_rows(&y, per_sample, &pl_rows),
+                [pl_rows.len(), self.g_cfg.img_channels, res, res],
+            );
+            let part = BatchPart {
+                peer: &self.peer,
+                rows: pl_rows,
+                global_n: n,
+            };
             let pl = g_path_length(
                 &self.g,
                 &input,
@@ -287,22 +402,24 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                     gain: self.opts.g_reg_interval as f64,
                 },
                 noise_seed(1),
-            );
-            self.g = self.g_opt.step(self.g.clone(), &self.g_names, &pl.grads);
-            track_w_avg(&mut self.g, pl.w_mean);
+                &part,
+            )?;
+            let grads = NamedGrads::of(&self.g, &self.g_names, &pl.grads);
+            let (grads, _, w_mean) = self.reduced(grads, false, &[], Some(pl.w_mean))?;
+            self.g = self.g_opt.step(self.g.clone(), &self.g_names, &grads);
+            track_w_avg(&mut self.g, w_mean.expect("w mean"));
             self.state.pl_mean = pl.pl_mean;
             stats.pl_penalty = Some(pl.penalty);
         }
 
         // Dmain.
-        let input = self.gen_input(&mut rng, batch);
+        let input = self.gen_input(&mut rng, batch, &rows);
         let g_inner = self.g.valid();
         let (ws, w_mean) = mapping_with_mixing(&g_inner, &GenInput::to_inner(&input));
-        let mut tape = ActivationTape::free().with_noise_seed(noise_seed(2));
+        let mut tape = self.noise_tape(noise_seed(2), batch, &rows);
         let fake = g_inner
             .synthesis
             .forward_taped(ws, NoiseMode::Random, &mut tape);
-        track_w_avg(&mut self.g, w_mean);
         let dm = d_main(
             &self.d,
             augmented(Tensor::from_inner(fake), aug_fake.as_deref()),
@@ -310,12 +427,21 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             augmented(real.clone(), aug_real.as_deref()),
             real_c.clone(),
         );
-        self.d = self.d_opt.step(self.d.clone(), &self.d_names, &dm.grads);
-        stats.loss_d = dm.loss;
-        stats.real_sign = dm.real_sign;
+        let grads = NamedGrads::of(&self.d, &self.d_names, &dm.grads);
+        let (grads, values, w_mean) =
+            self.reduced(grads, true, &[dm.loss, dm.real_sign], Some(w_mean))?;
+        track_w_avg(&mut self.g, w_mean.expect("w mean"));
+        self.d = self.d_opt.step(self.d.clone(), &self.d_names, &grads);
+        stats.loss_d = values[0];
+        stats.real_sign = values[1];
 
         // Dreg.
         if self.opts.gamma > 0.0 && step.is_multiple_of(self.opts.d_reg_interval as u64) {
+            let part = BatchPart {
+                peer: &self.peer,
+                rows: rows.clone(),
+                global_n: batch,
+            };
             let r1 = d_r1(
                 &self.d,
                 real,
@@ -323,8 +449,11 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 self.opts.gamma,
                 self.opts.d_reg_interval as f64,
                 aug_r1.as_deref(),
-            );
-            self.d = self.d_opt.step(self.d.clone(), &self.d_names, &r1.grads);
+                &part,
+            )?;
+            let grads = NamedGrads::of(&self.d, &self.d_names, &r1.grads);
+            let (grads, _, _) = self.reduced(grads, false, &[], None)?;
+            self.d = self.d_opt.step(self.d.clone(), &self.d_names, &grads);
             stats.r1_penalty = Some(r1.penalty);
         }
 

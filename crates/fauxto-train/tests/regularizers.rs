@@ -10,10 +10,12 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use fauxto_nn::model_file::parse_safetensors;
 use fauxto_nn::state::{build_strict, HostTensor, StateDict};
-use fauxto_nn::{Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode};
+use fauxto_nn::{
+    ActivationTape, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,
+};
 use fauxto_train::params::{build_named, ParamNames};
 use fauxto_train::phases::{
-    d_r1, mapping_with_mixing, path_lengths, weighted_length_gradient, GenInput,
+    d_r1, mapping_with_mixing, path_lengths, weighted_length_gradient, BatchPart, GenInput,
 };
 
 type AB = Autodiff<Flex>;
@@ -94,7 +96,16 @@ fn r1_gradient_matches_double_backward() {
     let n = x.dims()[0] as f64;
     // gamma = 2, gain = 1: the surrogate's gradient is ∇θ mean_n ‖g_n‖²; the reference
     // holds ∇θ Σ_n ‖g_n‖².
-    let r1 = d_r1(&d, x, None, 2.0 * n, 1.0, None);
+    let r1 = d_r1(
+        &d,
+        x,
+        None,
+        2.0 * n,
+        1.0,
+        None,
+        &BatchPart::whole(n as usize),
+    )
+    .unwrap();
     let want_penalty = sd.get("out.r1.penalty").expect("penalty");
     let mean = want_penalty.data.iter().map(|v| *v as f64).sum::<f64>() / n;
     assert!(
@@ -139,14 +150,15 @@ fn path_length_gradient_matches_double_backward() {
         .collect();
     let want_len = &sd.get("out.pl.lengths").expect("lengths").data;
     let (ws, _) = mapping_with_mixing(&g, &input);
-    let lengths = path_lengths(&g, &ws, &y, NoiseMode::Const, 0);
+    let n = ws.dims()[0];
+    let lengths = path_lengths(&g, &ws, &y, NoiseMode::Const, ActivationTape::record());
     for (a, b) in lengths.lengths.iter().zip(want_len) {
         assert!(
             (a - *b as f64).abs() <= 1e-4 * (*b as f64).abs(),
             "length {a} vs {b}"
         );
     }
-    let grads = weighted_length_gradient(&g, ws, y, lengths, &coef);
+    let grads = weighted_length_gradient(&g, ws, y, lengths, &coef, &BatchPart::whole(n)).unwrap();
     let mut visit = Grads {
         names: &names,
         grads: &grads,

@@ -28,6 +28,7 @@ pub mod project;
 pub mod report;
 pub mod studio;
 pub mod train;
+pub mod train_parallel;
 pub mod watermark;
 
 use std::path::{Path, PathBuf};

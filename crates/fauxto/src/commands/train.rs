@@ -22,16 +22,18 @@ use fauxto_nn::model_file::card_path;
 use fauxto_nn::sample::PixelBatch;
 use fauxto_train::checkpoint::FILE_NAME as CHECKPOINT;
 use fauxto_train::data::RealImages;
+use fauxto_train::parallel::{Cluster, Peer};
 use fauxto_train::{AugmentMode, StepStats, TrainOptions, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::train_parallel::{self, ParallelArgs};
 use crate::backend::DeviceKind;
 use crate::images::{ensure_dir, grid, to_image, write_bytes};
 use crate::on_device;
 use crate::provenance::ProvenanceArgs;
 use fauxto_app::labels::{Depiction, Labeller};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct TrainArgs {
     /// Packed dataset directory (made by `fauxto dataset`).
     #[arg(long)]
@@ -112,14 +114,17 @@ pub struct TrainArgs {
     pub max_steps: Option<u64>,
     #[command(flatten)]
     pub provenance: ProvenanceArgs,
+    #[command(flatten)]
+    pub parallel: ParallelArgs,
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    on_device!(args.device, run_on(args))
+    let kind = train_parallel::device_kind(args.device, &args.parallel)?;
+    on_device!(kind, run_on(args))
 }
 
 fn run_on<B: Backend>(device: &B::Device, args: &TrainArgs) -> Result<()> {
-    train::<Autodiff<B>>(device, args)
+    train_parallel::run::<Autodiff<B>>(device, args)
 }
 
 /// The dataset a resumed run was trained on, as recorded beside its checkpoint.
@@ -265,7 +270,16 @@ fn apply_on_resume(args: &TrainArgs, opts: &mut TrainOptions) -> Result<()> {
     opts.validate().map_err(anyhow::Error::msg)
 }
 
-fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<()> {
+/// Trains as the `local`-th peer of this process in `cluster` (alone when the cluster
+/// has one peer). Every peer computes its share of every step; the peer of rank 0 writes
+/// the run's files.
+pub(crate) fn train_peer<AB: AutodiffBackend>(
+    device: &AB::Device,
+    args: &TrainArgs,
+    cluster: &Cluster,
+    local: usize,
+) -> Result<()> {
+    let leader = cluster.rank_of(local) == 0;
     let (run, resuming) = match (&args.resume, &args.out) {
         (Some(r), _) => (r.clone(), true),
         (None, Some(o)) => (o.clone(), false),
@@ -290,7 +304,7 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         apply_on_resume(args, &mut trainer.opts)?;
         trainer
     } else {
-        if checkpoint.exists() {
+        if leader && checkpoint.exists() {
             bail!(
                 "{} already holds a run; continue it with --resume {} or choose another --out",
                 run.display(),
@@ -300,6 +314,12 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         let opts = options(args, dataset.resolution())?;
         Trainer::<AB>::new(opts, dataset.clone(), device)?
     };
+    trainer.check_split(cluster.world())?;
+    let peer = Peer::join::<AB::InnerBackend>(cluster, local, device)?;
+    trainer.set_peer(peer.clone())?;
+    if !leader {
+        return follow(&mut trainer, args.max_steps, peer);
+    }
     ensure_dir(&run.join("samples"))?;
     write_bytes(
         &run.join("dataset.txt"),
@@ -383,6 +403,7 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         }
     }
     bar.finish_and_clear();
+    peer.leave::<AB::InnerBackend>()?;
     let model = run.join("model.safetensors");
     trainer.export(&name, &license).save(&model)?;
     println!(
@@ -392,6 +413,20 @@ fn train<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<(
         model.display(),
         run.display()
     );
+    Ok(())
+}
+
+/// A peer other than rank 0: the same steps, no files.
+fn follow<AB: AutodiffBackend>(
+    trainer: &mut Trainer<AB>,
+    max_steps: Option<u64>,
+    peer: Peer,
+) -> Result<()> {
+    let stop_at = max_steps.unwrap_or(u64::MAX);
+    while !trainer.done() && trainer.state.step < stop_at {
+        trainer.step()?;
+    }
+    peer.leave::<AB::InnerBackend>()?;
     Ok(())
 }
 

@@ -1,0 +1,205 @@
+//! Data-parallel `fauxto train`: several devices of one process (`--devices`), several
+//! processes on one or many machines (`--nodes`, `--node-rank`, `--orchestrator`), or
+//! both. Each device is a peer that trains its share of every batch
+//! (`fauxto_train::parallel`); the peer of rank 0 writes the run's files, and the first
+//! process hosts burn-collective's orchestrator.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::DeviceOps;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::DeviceId;
+use clap::Args;
+use fauxto_train::parallel::{orchestrator, Cluster};
+
+use super::train::{train_peer, TrainArgs};
+use crate::backend::DeviceKind;
+
+#[derive(Debug, Args, Clone)]
+pub struct ParallelArgs {
+    /// Train data-parallel on several devices of this process: cpu:N (N peers sharing
+    /// the CPU) or cuda:0,cuda:1,... Every batch is split evenly; the result is the
+    /// single-device run's.
+    #[arg(long)]
+    pub devices: Option<String>,
+    /// Number of processes of a multi-process run (each started with the same options
+    /// and its own --node-rank).
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// This process's index, 0 to --nodes − 1. Process 0 hosts the orchestrator and
+    /// writes the checkpoints.
+    #[arg(long, default_value_t = 0)]
+    pub node_rank: usize,
+    /// HOST:PORT of the orchestrator, hosted by process 0 on PORT; the others connect to
+    /// it.
+    #[arg(long)]
+    pub orchestrator: Option<String>,
+    /// HOST:PORT at which the other processes reach this one's data service (default:
+    /// 127.0.0.1 and the orchestrator's port + 1 + --node-rank, when the orchestrator is
+    /// on this machine).
+    #[arg(long)]
+    pub node_address: Option<String>,
+    /// Seconds a peer waits for the others in one collective step before the process
+    /// stops (a peer that died or hangs); the run then resumes from its last checkpoint.
+    #[arg(long, default_value_t = 600.0)]
+    pub collective_timeout: f64,
+}
+
+/// The backend `--devices` names (`--device` when it names none).
+pub fn device_kind(device: DeviceKind, args: &ParallelArgs) -> Result<DeviceKind> {
+    match args.devices.as_deref() {
+        Some(spec) if spec.starts_with("cuda:") => Ok(DeviceKind::Cuda),
+        Some(spec) if spec.starts_with("cpu:") && device == DeviceKind::Cuda => {
+            bail!("--devices {spec} names the CPU, --device cuda a GPU: give one of them")
+        }
+        _ => Ok(device),
+    }
+}
+
+/// The device indices that `--devices` names for this process's backend.
+fn device_indices(spec: &str) -> Result<Vec<u16>> {
+    let bad = || anyhow::anyhow!("--devices {spec}: give cpu:N or a list like cuda:0,cuda:1");
+    if let Some(n) = spec.strip_prefix("cpu:") {
+        let n: u16 = n.parse().map_err(|_| bad())?;
+        if n == 0 {
+            return Err(bad());
+        }
+        return Ok(vec![0; n as usize]);
+    }
+    let indices = spec
+        .split(',')
+        .map(|d| {
+            d.trim()
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse::<u16>().ok())
+        })
+        .collect::<Option<Vec<u16>>>()
+        .ok_or_else(bad)?;
+    let mut unique = indices.clone();
+    unique.sort();
+    unique.dedup();
+    if indices.is_empty() || unique.len() != indices.len() {
+        return Err(bad());
+    }
+    Ok(indices)
+}
+
+fn cluster(args: &ParallelArgs, local_peers: usize) -> Result<Cluster> {
+    let p = args;
+    if p.nodes == 0 || p.node_rank >= p.nodes {
+        bail!(
+            "--node-rank {} is not one of --nodes {}",
+            p.node_rank,
+            p.nodes
+        );
+    }
+    if !p.collective_timeout.is_finite() || p.collective_timeout <= 0.0 {
+        bail!("--collective-timeout must be a positive number of seconds");
+    }
+    let mut node_address = p.node_address.clone();
+    if p.nodes > 1 {
+        let orch = p
+            .orchestrator
+            .as_deref()
+            .context("a run of several processes needs --orchestrator HOST:PORT")?;
+        let (host, port) = orch
+            .rsplit_once(':')
+            .and_then(|(h, port)| Some((h, port.parse::<u16>().ok()?)))
+            .with_context(|| format!("--orchestrator {orch} is not HOST:PORT"))?;
+        if node_address.is_none() {
+            if !matches!(host, "127.0.0.1" | "localhost") {
+                bail!(
+                    "give --node-address HOST:PORT: where the other machines reach this \
+                     process's data service"
+                );
+            }
+            node_address = Some(format!("127.0.0.1:{}", port as usize + 1 + p.node_rank));
+        }
+    }
+    Ok(Cluster {
+        local_peers,
+        nodes: p.nodes,
+        node_rank: p.node_rank,
+        orchestrator: p.orchestrator.clone(),
+        node_address,
+        timeout: Duration::from_secs_f64(p.collective_timeout),
+    })
+}
+
+/// burn-collective's network tasks panic when a peer's connection drops (a peer that died);
+/// the peer waiting on them then fails with an error that says what happened. Their panic
+/// becomes one line instead of a backtrace.
+fn quiet_engine_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let engine = std::thread::current()
+            .name()
+            .is_some_and(|n| n.starts_with("tokio"));
+        if engine {
+            let what = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            eprintln!("collective engine: {what}");
+        } else {
+            default(info);
+        }
+    }));
+}
+
+/// Trains on `device` alone, or on the devices and processes the options name.
+pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result<()> {
+    let p = &args.parallel;
+    let devices: Vec<AB::Device> = match &p.devices {
+        None => vec![device.clone()],
+        Some(spec) => {
+            let kind = device.to_id().type_id;
+            device_indices(spec)?
+                .into_iter()
+                .map(|index| {
+                    AB::Device::from_id(DeviceId {
+                        type_id: kind,
+                        index_id: index,
+                    })
+                })
+                .collect()
+        }
+    };
+    let cluster = cluster(p, devices.len())?;
+    if cluster.world() == 1 {
+        return train_peer::<AB>(device, args, &cluster, 0);
+    }
+    quiet_engine_panics();
+    if cluster.nodes > 1 {
+        orchestrator::exit_on_signal();
+        if cluster.is_leader_node() {
+            let orch = cluster.orchestrator.as_deref().unwrap_or_default();
+            let port = orch.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
+            orchestrator::host(port.context("--orchestrator HOST:PORT")?)?;
+        }
+    }
+    // One thread per local peer; the first to fail ends the run (the others would wait
+    // for it in their next collective step).
+    let (done, results) = mpsc::channel::<Result<()>>();
+    for (local, device) in devices.into_iter().enumerate() {
+        let (args, cluster, done) = (args.clone(), cluster.clone(), done.clone());
+        std::thread::Builder::new()
+            .name(format!("peer-{}", cluster.rank_of(local)))
+            .spawn(move || {
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    train_peer::<AB>(&device, &args, &cluster, local)
+                }))
+                .unwrap_or_else(|_| bail!("peer {} panicked", cluster.rank_of(local)));
+                let _ = done.send(result);
+            })?;
+    }
+    drop(done);
+    for result in results.iter() {
+        result?;
+    }
+    Ok(())
+}
