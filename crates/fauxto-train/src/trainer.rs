@@ -311,22 +311,22 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         let inv = 1.0 / world as f64;
         let inner = self.device.clone();
         let local: Vec<f32> = values.iter().map(|v| (v * inv) as f32).collect();
-        let mut extras = vec![Tensor::<AB::InnerBackend, 1>::from_floats(
-            local.as_slice(),
-            &inner,
-        )];
+        let mut extras = Vec::new();
+        if !local.is_empty() {
+            extras.push(Tensor::<AB::InnerBackend, 1>::from_floats(
+                local.as_slice(),
+                &inner,
+            ));
+        }
         let has_w = w_mean.is_some();
         extras.extend(w_mean.map(|w| w.mul_scalar(inv)));
         let scale = if grads_are_means { inv } else { 1.0 };
         let (grads, mut extras) = grads.summed(&self.peer, scale, extras)?;
         let w_mean = has_w.then(|| extras.pop().expect("w mean"));
-        let values = extras
-            .pop()
-            .expect("values")
-            .into_data()
-            .convert::<f64>()
-            .to_vec()
-            .expect("float data");
+        let values = match extras.pop() {
+            Some(v) => v.into_data().convert::<f64>().to_vec().expect("float data"),
+            None => Vec::new(),
+        };
         Ok((grads, values, w_mean))
     }
 

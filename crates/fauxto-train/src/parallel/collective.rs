@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use burn_collective::{
     all_reduce, finish_collective, register, CollectiveConfig, PeerId, ReduceOperation,
 };
@@ -193,7 +193,10 @@ impl Peer {
         let mut out = Vec::with_capacity(lengths.len());
         let mut at = 0;
         for n in lengths {
-            out.push(summed.clone().narrow(0, at, n));
+            out.push(match n {
+                0 => Tensor::from_data(TensorData::new(Vec::<f32>::new(), [0]), &device),
+                n => summed.clone().narrow(0, at, n),
+            });
             at += n;
         }
         Ok(out)
