@@ -231,8 +231,12 @@ pub fn weighted_length_gradient<AB: AutodiffBackend>(
         .collect();
     let coef = Tensor::<AB::InnerBackend, 1>::from_floats(coef.as_slice(), &v.device());
     let u = v * coef.reshape([n, 1, 1]);
-    let sq = part.sum::<AB::InnerBackend>(&[scalar(u.clone().square().sum())], &u.device())?[0];
-    let rms = (sq / (part.global_n * num_ws * w_dim) as f64).sqrt();
+    let rms = if part.peer.world() == 1 {
+        scalar(u.clone().square().mean()).sqrt()
+    } else {
+        let sq = part.sum::<AB::InnerBackend>(&[scalar(u.clone().square().sum())], &u.device())?;
+        (sq[0] / (part.global_n * num_ws * w_dim) as f64).sqrt()
+    };
     if rms == 0.0 || !rms.is_finite() {
         return Ok(ws.sum().mul_scalar(0.0).backward());
     }

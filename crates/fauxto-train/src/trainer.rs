@@ -14,7 +14,7 @@ use fauxto_nn::sample::{latents, to_pixels, PixelBatch};
 use fauxto_nn::seed::NumpyRandomState;
 use fauxto_nn::{
     ActivationTape, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,
-    Preset, RandomInit, Truncation,
+    Preset, RandomInit, StateDict, Truncation,
 };
 use serde::{Deserialize, Serialize};
 
@@ -204,6 +204,18 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             })?;
         }
         Ok(())
+    }
+
+    /// A sum over every parameter of G and D: equal on peers that hold the same networks.
+    pub fn parameter_checksum(&self) -> f64 {
+        let sum = |sd: StateDict| -> f64 {
+            sd.tensors
+                .values()
+                .flat_map(|t| t.data.iter())
+                .map(|&v| v as f64)
+                .sum()
+        };
+        sum(self.g.state_dict()) + sum(self.d.state_dict())
     }
 
     /// This copy's place among the peers.

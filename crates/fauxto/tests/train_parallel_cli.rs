@@ -10,7 +10,8 @@
 //! the test allows 1e-5. A mistake in the split (a minibatch-std group across peers, a
 //! sample's noise or augmentation taken from another sample) moves the parameters by
 //! 1e-3 or more. Between two runs with the same peers every operation happens in the
-//! same order, so a resumed run must match bit for bit.
+//! same order (and a sum of two is the same either way round), so a resumed run must
+//! match bit for bit.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -93,9 +94,9 @@ fn free_ports() -> u16 {
     }
 }
 
-/// The two processes of a run: `args` plus the cluster flags; rank 1 gets `out1` for
-/// --out (it must write nothing there).
-fn spawn_pair(args: &[String], out1: Option<&Path>, timeout: &str) -> (Child, Child) {
+/// The two processes of a run: `args` plus the cluster flags (rank 1 with `args1` when
+/// given).
+fn spawn_pair(args: &[String], args1: Option<Vec<String>>, timeout: &str) -> (Child, Child) {
     let port = free_ports();
     let orch = format!("127.0.0.1:{port}");
     let spawn = |rank: &str, args: Vec<String>| {
@@ -119,12 +120,16 @@ fn spawn_pair(args: &[String], out1: Option<&Path>, timeout: &str) -> (Child, Ch
             .spawn()
             .unwrap()
     };
-    let mut args1 = args.to_vec();
-    if let Some(out1) = out1 {
-        let at = args1.iter().position(|a| a == "--out").unwrap();
-        args1[at + 1] = out1.to_str().unwrap().to_string();
-    }
+    let args1 = args1.unwrap_or_else(|| args.to_vec());
     (spawn("0", args.to_vec()), spawn("1", args1))
+}
+
+/// `args` with `--out` pointing at `out`.
+fn with_out(args: &[String], out: &Path) -> Vec<String> {
+    let mut args = args.to_vec();
+    let at = args.iter().position(|a| a == "--out").unwrap();
+    args[at + 1] = out.to_str().unwrap().to_string();
+    args
 }
 
 fn finish(child: Child) -> String {
@@ -217,7 +222,8 @@ fn two_devices_and_two_processes_train_what_one_device_trains() {
 
     let procs = scratch("train-parallel", "procs");
     let procs1 = scratch("train-parallel", "procs1").join("unused");
-    let (p0, p1) = spawn_pair(&train_args(&procs, 20), Some(&procs1), "60");
+    let args = train_args(&procs, 20);
+    let (p0, p1) = spawn_pair(&args, Some(with_out(&args, &procs1)), "60");
     let (out0, _) = (finish(p0), finish(p1));
     assert!(out0.contains("trained to"), "{out0}");
     same_networks(&single, &procs, 1e-5);
@@ -228,6 +234,16 @@ fn two_devices_and_two_processes_train_what_one_device_trains() {
         10,
         "one metrics line per tick: {metrics}"
     );
+
+    // Processes started with different options are stopped before they train apart.
+    let apart = scratch("train-parallel", "apart");
+    let (p0, p1) = spawn_pair(&train_args(&apart, 20), Some(train_args(&apart, 21)), "60");
+    for p in [p0, p1] {
+        let out = p.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("disagree on --max-steps"), "{err}");
+    }
 
     // A batch that does not split over the devices is refused before training.
     let mut args = train_args(&scratch("train-parallel", "three"), 2);

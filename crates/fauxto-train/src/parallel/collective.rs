@@ -232,6 +232,43 @@ impl Peer {
     }
 }
 
+impl Peer {
+    /// Checks that every peer of the run holds the same `values` (each named for the
+    /// message) and that as many peers joined as this one expects: processes started with
+    /// other options, or resuming from different checkpoints, would otherwise train apart
+    /// or wait on each other until the timeout.
+    pub fn agree<B: Backend>(
+        &self,
+        values: &[(&str, f64)],
+        device: &B::Device,
+    ) -> Result<(), TrainError> {
+        if self.id.is_none() {
+            return Ok(());
+        }
+        let mut local = vec![1.0];
+        local.extend(values.iter().map(|(_, v)| *v));
+        let sums = self.sum_values::<B>(&local, device)?;
+        let joined = sums[0].round() as usize;
+        if joined != self.world {
+            return Err(TrainError::Options(format!(
+                "{joined} peers joined the run where this process expects {}: give every \
+                 process the same --devices count and --nodes",
+                self.world
+            )));
+        }
+        for ((name, value), sum) in values.iter().zip(&sums[1..]) {
+            let want = value * self.world as f64;
+            if (sum - want).abs() > 1e-9 * want.abs().max(1.0) {
+                return Err(TrainError::Options(format!(
+                    "the processes disagree on {name} (this one has {value}): start every \
+                     process with the same options and the same checkpoint"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn collective_error(what: &str, e: burn_collective::CollectiveError) -> TrainError {
     TrainError::Collective(format!(
         "{what} with the other peers failed ({e:?}): a peer has stopped; start every \

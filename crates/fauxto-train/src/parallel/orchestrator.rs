@@ -6,8 +6,6 @@
 //! installing tokio signal handlers, which replace the default action of those signals.
 //! [`exit_on_signal`] restores what a user expects: the process ends.
 
-use std::time::Duration;
-
 use crate::error::TrainError;
 
 /// Starts the orchestrator on `port` (all interfaces) in a background thread.
@@ -56,6 +54,4 @@ pub fn exit_on_signal() {
             std::process::exit(130);
         })
         .expect("spawn the signal thread");
-    // Let the handlers install before the collective's own.
-    std::thread::sleep(Duration::from_millis(10));
 }

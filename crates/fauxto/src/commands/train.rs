@@ -317,6 +317,19 @@ pub(crate) fn train_peer<AB: AutodiffBackend>(
     trainer.check_split(cluster.world())?;
     let peer = Peer::join::<AB::InnerBackend>(cluster, local, device)?;
     trainer.set_peer(peer.clone())?;
+    let stop_at = args.max_steps.unwrap_or(u64::MAX).min(1 << 40);
+    peer.agree::<AB::InnerBackend>(
+        &[
+            ("the step", trainer.state.step as f64),
+            ("the images shown", trainer.state.cur_nimg as f64),
+            ("--batch", trainer.opts.batch as f64),
+            ("--seed", trainer.opts.seed as f64),
+            ("--kimg", trainer.opts.kimg),
+            ("--max-steps", stop_at as f64),
+            ("the networks' parameters", trainer.parameter_checksum()),
+        ],
+        device,
+    )?;
     if !leader {
         return follow(&mut trainer, args.max_steps, peer);
     }

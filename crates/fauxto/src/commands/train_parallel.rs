@@ -36,13 +36,15 @@ pub struct ParallelArgs {
     /// it.
     #[arg(long)]
     pub orchestrator: Option<String>,
-    /// HOST:PORT at which the other processes reach this one's data service (default:
-    /// 127.0.0.1 and the orchestrator's port + 1 + --node-rank, when the orchestrator is
-    /// on this machine).
+    /// HOST:PORT at which the other processes reach this one's data service (default,
+    /// when --orchestrator is 127.0.0.1 or localhost: 127.0.0.1 and the orchestrator's
+    /// port + 1 + --node-rank).
     #[arg(long)]
     pub node_address: Option<String>,
     /// Seconds a peer waits for the others in one collective step before the process
     /// stops (a peer that died or hangs); the run then resumes from its last checkpoint.
+    /// It must exceed the time rank 0 takes to write a checkpoint and a snapshot, during
+    /// which the others wait.
     #[arg(long, default_value_t = 600.0)]
     pub collective_timeout: f64,
 }
@@ -115,7 +117,12 @@ fn cluster(args: &ParallelArgs, local_peers: usize) -> Result<Cluster> {
                      process's data service"
                 );
             }
-            node_address = Some(format!("127.0.0.1:{}", port as usize + 1 + p.node_rank));
+            let data_port = u16::try_from(port as usize + 1 + p.node_rank)
+                .ok()
+                .context(
+                    "--orchestrator's port + 1 + --node-rank is past 65535: give --node-address",
+                )?;
+            node_address = Some(format!("127.0.0.1:{data_port}"));
         }
     }
     Ok(Cluster {
@@ -124,7 +131,8 @@ fn cluster(args: &ParallelArgs, local_peers: usize) -> Result<Cluster> {
         node_rank: p.node_rank,
         orchestrator: p.orchestrator.clone(),
         node_address,
-        timeout: Duration::from_secs_f64(p.collective_timeout),
+        timeout: Duration::try_from_secs_f64(p.collective_timeout)
+            .context("--collective-timeout is too long")?,
     })
 }
 
@@ -171,7 +179,7 @@ pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result
     };
     let cluster = cluster(p, devices.len())?;
     if cluster.world() == 1 {
-        return train_peer::<AB>(device, args, &cluster, 0);
+        return train_peer::<AB>(&devices[0], args, &cluster, 0);
     }
     quiet_engine_panics();
     if cluster.nodes > 1 {
@@ -200,6 +208,11 @@ pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result
     drop(done);
     for result in results.iter() {
         result?;
+    }
+    if cluster.nodes > 1 && cluster.is_leader_node() {
+        // The orchestrator lives in this process: give the other processes' last
+        // messages to it (the end of their session) time to arrive before it ends.
+        std::thread::sleep(Duration::from_secs(2));
     }
     Ok(())
 }
