@@ -109,9 +109,22 @@ pub fn slerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
         .collect()
 }
 
+/// The rows `rows` of `data`, a batch of `row_len`-value rows, in that order.
+pub fn select_rows<T: Copy>(data: &[T], row_len: usize, rows: &[usize]) -> Vec<T> {
+    rows.iter()
+        .flat_map(|&r| data[r * row_len..(r + 1) * row_len].iter().copied())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_are_selected_in_order() {
+        let data = [0, 1, 10, 11, 20, 21];
+        assert_eq!(select_rows(&data, 2, &[2, 0]), vec![20, 21, 0, 1]);
+    }
 
     #[test]
     fn interpolation_endpoints_and_midpoints() {

@@ -15,6 +15,7 @@
 use burn::tensor::{activation::leaky_relu, backend::Backend, Distribution, Tensor, TensorData};
 
 use crate::kernels::activation::{lrelu_clamp, LreluClamp};
+use crate::sample::select_rows;
 use crate::seed::NumpyRandomState;
 
 /// What the tape does with the activations it sees.
@@ -220,10 +221,7 @@ impl<B: Backend> ActivationTape<B> {
                         let all: Vec<f32> = (0..global * per_sample)
                             .map(|_| rng.next_gauss() as f32)
                             .collect();
-                        rows.iter()
-                            .flat_map(|&r| all[r * per_sample..(r + 1) * per_sample].iter())
-                            .copied()
-                            .collect()
+                        select_rows(&all, per_sample, rows)
                     }
                     None => (0..count).map(|_| rng.next_gauss() as f32).collect(),
                 };

@@ -175,7 +175,7 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             real,
             opts,
             device: device.clone(),
-            peer: Peer::single(),
+            peer: Peer::SINGLE,
         }
     }
 
@@ -216,11 +216,6 @@ impl<AB: AutodiffBackend> Trainer<AB> {
                 .sum()
         };
         sum(self.g.state_dict()) + sum(self.d.state_dict())
-    }
-
-    /// This copy's place among the peers.
-    pub fn peer(&self) -> &Peer {
-        &self.peer
     }
 
     pub fn device(&self) -> &AB::Device {

@@ -17,6 +17,9 @@ use burn_communication::Address;
 use super::watchdog;
 use crate::error::TrainError;
 
+/// How long a peer waits to end its collective session after its last step.
+pub const LEAVE_BOUND: Duration = Duration::from_secs(10);
+
 /// Where the peers of a run are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cluster {
@@ -36,18 +39,6 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// One device in one process: no collective at all.
-    pub fn single() -> Self {
-        Self {
-            local_peers: 1,
-            nodes: 1,
-            node_rank: 0,
-            orchestrator: None,
-            node_address: None,
-            timeout: Duration::from_secs(600),
-        }
-    }
-
     /// Peers in the whole run.
     pub fn world(&self) -> usize {
         self.local_peers * self.nodes
@@ -111,11 +102,6 @@ impl Peer {
         nodes: 1,
     };
 
-    /// The only peer: every sum is the identity.
-    pub fn single() -> Self {
-        Self::SINGLE
-    }
-
     /// Registers this process's `local`-th peer, on `device`, with the collective; blocks
     /// until every peer of the run has registered (bounded by the cluster's timeout).
     pub fn join<B: Backend>(
@@ -124,7 +110,7 @@ impl Peer {
         device: &B::Device,
     ) -> Result<Self, TrainError> {
         if cluster.world() == 1 {
-            return Ok(Self::single());
+            return Ok(Self::SINGLE);
         }
         let config = cluster.config()?;
         watchdog::start(cluster.timeout);
@@ -142,12 +128,40 @@ impl Peer {
         })
     }
 
-    /// Leaves the collective (every peer calls it once, at the end of the run).
-    pub fn leave<B: Backend>(self) -> Result<(), TrainError> {
-        match self.id {
-            Some(id) => watchdog::timed(self.rank, "finishing", || finish_collective::<B>(id))
-                .map_err(|e| collective_error("finishing", e)),
-            None => Ok(()),
+    /// Leaves the collective (every peer calls it once, after its last step).
+    ///
+    /// By then every peer has the result of every step (each step's sum returned on all
+    /// of them, and rank 0 has written its checkpoint), so leaving only ends the session:
+    /// it is bounded by [`LEAVE_BOUND`] and its failure is reported, not fatal. The peers
+    /// leave at different moments, and the last ones may find the first one's process,
+    /// its sockets or the orchestrator it hosts already gone; burn-collective then waits
+    /// for an answer that never comes.
+    pub fn leave<B: Backend>(self) {
+        let Some(id) = self.id else {
+            return;
+        };
+        let (sent, received) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name(format!("leave-{}", self.rank))
+            .spawn(move || {
+                let _ = sent.send(finish_collective::<B>(id));
+            });
+        let outcome = match spawned {
+            Ok(_) => received.recv_timeout(LEAVE_BOUND),
+            Err(_) => Ok(finish_collective::<B>(id)),
+        };
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!(
+                "note: peer {} could not end its collective session cleanly ({e:?}); the run \
+                 is complete",
+                self.rank
+            ),
+            Err(_) => eprintln!(
+                "note: peer {} got no answer when ending its collective session (the other \
+                 processes had already ended); the run is complete",
+                self.rank
+            ),
         }
     }
 
@@ -157,11 +171,6 @@ impl Peer {
 
     pub fn world(&self) -> usize {
         self.world
-    }
-
-    /// Whether this peer writes the run's files (rank 0).
-    pub fn is_leader(&self) -> bool {
-        self.rank == 0
     }
 
     /// Each of `parts` summed over all peers, in one collective call. Every peer must
@@ -230,9 +239,7 @@ impl Peer {
         let (hi, lo) = (summed.next().expect("hi"), summed.next().expect("lo"));
         Ok(hi.iter().zip(&lo).map(|(h, l)| h + l).collect())
     }
-}
 
-impl Peer {
     /// Checks that every peer of the run holds the same `values` (each named for the
     /// message) and that as many peers joined as this one expects: processes started with
     /// other options, or resuming from different checkpoints, would otherwise train apart

@@ -7,6 +7,8 @@
 //! at local index `k · N/(G·P) + j`, as member k of group j sits at `k · N/G + j` in the
 //! whole batch.
 
+pub use fauxto_nn::sample::select_rows;
+
 use crate::error::TrainError;
 
 /// The batch indices that peer `rank` of `world` computes, in the order it computes them,
@@ -32,13 +34,6 @@ pub fn shard_rows(
     Ok((0..group)
         .flat_map(|k| (first..first + per_peer).map(move |j| k * groups + j))
         .collect())
-}
-
-/// The rows `rows` of `data`, a batch of `row_len`-value rows, in that order.
-pub fn select_rows<T: Copy>(data: &[T], row_len: usize, rows: &[usize]) -> Vec<T> {
-    rows.iter()
-        .flat_map(|&r| data[r * row_len..(r + 1) * row_len].iter().copied())
-        .collect()
 }
 
 #[cfg(test)]
@@ -85,11 +80,5 @@ mod tests {
         assert!(err.contains("multiple of 8"), "{err}");
         assert!(shard_rows(12, 4, 0, 2).is_err());
         assert_eq!(shard_rows(6, 1, 1, 3).unwrap(), vec![2, 3]);
-    }
-
-    #[test]
-    fn rows_are_selected_in_order() {
-        let data = [0, 1, 10, 11, 20, 21];
-        assert_eq!(select_rows(&data, 2, &[2, 0]), vec![20, 21, 0, 1]);
     }
 }

@@ -416,7 +416,7 @@ pub(crate) fn train_peer<AB: AutodiffBackend>(
         }
     }
     bar.finish_and_clear();
-    peer.leave::<AB::InnerBackend>()?;
+    peer.leave::<AB::InnerBackend>();
     let model = run.join("model.safetensors");
     trainer.export(&name, &license).save(&model)?;
     println!(
@@ -439,7 +439,7 @@ fn follow<AB: AutodiffBackend>(
     while !trainer.done() && trainer.state.step < stop_at {
         trainer.step()?;
     }
-    peer.leave::<AB::InnerBackend>()?;
+    peer.leave::<AB::InnerBackend>();
     Ok(())
 }
 

@@ -88,6 +88,12 @@ fn device_indices(spec: &str) -> Result<Vec<u16>> {
     Ok(indices)
 }
 
+/// `HOST:PORT` split at its last colon.
+fn host_and_port(addr: &str) -> Option<(&str, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    Some((host, port.parse().ok()?))
+}
+
 fn cluster(args: &ParallelArgs, local_peers: usize) -> Result<Cluster> {
     let p = args;
     if p.nodes == 0 || p.node_rank >= p.nodes {
@@ -106,9 +112,7 @@ fn cluster(args: &ParallelArgs, local_peers: usize) -> Result<Cluster> {
             .orchestrator
             .as_deref()
             .context("a run of several processes needs --orchestrator HOST:PORT")?;
-        let (host, port) = orch
-            .rsplit_once(':')
-            .and_then(|(h, port)| Some((h, port.parse::<u16>().ok()?)))
+        let (host, port) = host_and_port(orch)
             .with_context(|| format!("--orchestrator {orch} is not HOST:PORT"))?;
         if node_address.is_none() {
             if !matches!(host, "127.0.0.1" | "localhost") {
@@ -186,8 +190,8 @@ pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result
         orchestrator::exit_on_signal();
         if cluster.is_leader_node() {
             let orch = cluster.orchestrator.as_deref().unwrap_or_default();
-            let port = orch.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
-            orchestrator::host(port.context("--orchestrator HOST:PORT")?)?;
+            let (_, port) = host_and_port(orch).context("--orchestrator HOST:PORT")?;
+            orchestrator::host(port)?;
         }
     }
     // One thread per local peer; the first to fail ends the run (the others would wait
