@@ -50,11 +50,12 @@ pub fn coarse_lines(width: usize, height: usize) -> Vec<(f64, f64)> {
         );
         natives.push(CHIP_SIZES[1] as f64);
     }
+    // Rotations at the native pitches only: a rotation keeps the pitch, and the refinement
+    // finds a small resize on top of one (lines at ±1.5% of the native pitches read no
+    // more marks on rotated faces at 64², 128² or 256², and cost a sixth of the time).
     for c0 in natives {
-        for f in [1.0 / 1.015, 1.0, 1.015] {
-            for deg in [-2.0f64, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0] {
-                lines.push((c0 * f, deg.to_radians()));
-            }
+        for deg in [-2.0f64, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0] {
+            lines.push((c0, deg.to_radians()));
         }
     }
     lines
