@@ -106,6 +106,13 @@ fn training_learns_an_upsampling_trace_from_scratch() {
     // The file round trip keeps the verdicts and the calibrated threshold.
     let back = CpuDetector::from_bytes(&detector.to_bytes(), &device).unwrap();
     assert_eq!(back.threshold, detector.threshold);
+    // Training at 32 also calibrates small images on 16² copies.
+    assert!(
+        validation.small.false_positive_rate <= 0.05,
+        "{validation:?}"
+    );
+    assert_eq!(detector.small_threshold, Some(validation.small.threshold));
+    assert_eq!(back.small_threshold, detector.small_threshold);
     let scored = back.score(&held_out);
     assert_eq!(scored, detector.score(&held_out));
     // Same seed, same detector.
@@ -173,4 +180,24 @@ fn verdicts_read_in_words_and_large_images_are_judged_on_a_crop() {
     for (a, b) in together.iter().zip(&alone) {
         assert!((a - b).abs() < 1e-5, "{together:?} vs {alone:?}");
     }
+}
+
+#[test]
+fn small_images_are_judged_against_their_own_threshold() {
+    let mut detector = CpuDetector::embedded(&Default::default());
+    let face = committed().real.remove(0);
+    let thumbnail = image::imageops::resize(&face, 32, 32, image::imageops::FilterType::Lanczos3);
+    // A file without a threshold for small images judges every size against the one.
+    let plain = detector.threshold;
+    if detector.small_threshold.is_none() {
+        assert_eq!(detector.judge(&thumbnail).threshold, plain);
+    }
+    detector.small_threshold = Some(0.0);
+    let verdict = detector.judge(&thumbnail);
+    assert_eq!(verdict.threshold, 0.0);
+    assert!(verdict.generated, "every probability reaches 0");
+    assert_eq!(detector.judge(&face).threshold, plain, "64² is not small");
+    // The threshold for small images survives the file.
+    let back = CpuDetector::from_bytes(&detector.to_bytes(), &Default::default()).unwrap();
+    assert_eq!(back.small_threshold, Some(0.0));
 }

@@ -58,12 +58,20 @@ pub enum DetectorError {
 /// A detector on burn's CPU backend.
 pub type CpuDetector = GanDetector<burn::backend::Flex>;
 
-/// A trained detector: the network and its calibrated threshold.
+/// Images whose shorter side is under this many pixels (thumbnails, shrunk copies) are
+/// judged against their own calibrated threshold: the network sees little of either
+/// class's traces in them, and its probabilities for real photographs run higher.
+pub const SMALL_SIDE: u32 = 64;
+
+/// A trained detector: the network and its calibrated thresholds.
 #[derive(Debug)]
 pub struct GanDetector<B: Backend> {
     net: DetectorNet<B>,
     /// Probabilities at or above it read as "probably generated".
     pub threshold: f32,
+    /// The threshold for images smaller than [`SMALL_SIDE`], when calibrated (files
+    /// written before it existed use [`threshold`](Self::threshold) for every size).
+    pub small_threshold: Option<f32>,
     /// What it was trained on and how it scored (JSON), carried in the file.
     pub about: String,
 }
@@ -73,6 +81,7 @@ impl<B: Backend> GanDetector<B> {
         GanDetector {
             net,
             threshold,
+            small_threshold: None,
             about: String::new(),
         }
     }
@@ -100,7 +109,8 @@ impl<B: Backend> GanDetector<B> {
             .and_then(|m| m.get(CARD_KEY))
             .and_then(|c| serde_json::from_str(c).ok())
             .ok_or_else(|| DetectorError::Format(format!("its metadata lacks {CARD_KEY}")))?;
-        if card.version != VERSION || !card.threshold.is_finite() {
+        let finite = card.threshold.is_finite() && card.small_threshold.is_none_or(f32::is_finite);
+        if card.version != VERSION || !finite {
             return Err(DetectorError::Format(format!(
                 "version {} with threshold {} (this fauxto reads version {VERSION})",
                 card.version, card.threshold
@@ -109,6 +119,7 @@ impl<B: Backend> GanDetector<B> {
         Ok(GanDetector {
             net: DetectorNet::from_safetensors(bytes, device)?,
             threshold: card.threshold,
+            small_threshold: card.small_threshold,
             about: card.about,
         })
     }
@@ -119,6 +130,7 @@ impl<B: Backend> GanDetector<B> {
         let card = Card {
             version: VERSION,
             threshold: self.threshold,
+            small_threshold: self.small_threshold,
             about: self.about.clone(),
         };
         let card = serde_json::to_string(&card).expect("serialisable");
@@ -150,13 +162,22 @@ impl<B: Backend> GanDetector<B> {
         out
     }
 
+    /// The calibrated threshold for an image of `width` x `height`.
+    pub fn threshold_for(&self, (width, height): (u32, u32)) -> f32 {
+        match self.small_threshold {
+            Some(small) if width.min(height) < SMALL_SIDE => small,
+            _ => self.threshold,
+        }
+    }
+
     /// The verdict on one image.
     pub fn judge(&self, img: &RgbImage) -> Verdict {
         let probability = self.probabilities(&[img])[0];
+        let threshold = self.threshold_for(img.dimensions());
         Verdict {
             probability,
-            threshold: self.threshold,
-            generated: probability >= self.threshold,
+            threshold,
+            generated: probability >= threshold,
         }
     }
 
@@ -185,6 +206,8 @@ const CARD_KEY: &str = "fauxto-gan-detector";
 struct Card {
     version: u32,
     threshold: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    small_threshold: Option<f32>,
     about: String,
 }
 

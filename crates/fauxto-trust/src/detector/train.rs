@@ -11,7 +11,7 @@ use image::RgbImage;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::augment::{centred_square, resize_to, Augmentation};
+use super::augment::{centred_square, resize, resize_to, Augmentation};
 use super::input::batch;
 use super::network::DetectorNet;
 use super::score::{average_precision, calibrate, AtThreshold};
@@ -72,6 +72,10 @@ pub struct Validation {
     pub generated: usize,
     pub average_precision: f64,
     pub calibrated: AtThreshold,
+    /// The same images brought to the training size and shrunk to half of it, as a
+    /// thumbnail is: their AP and the threshold calibrated for small images on them.
+    pub shrunk_average_precision: f64,
+    pub small: AtThreshold,
 }
 
 /// Trains a detector on `train`, calibrates its threshold on `held_out`, and reports each
@@ -107,13 +111,34 @@ pub fn train<B: AutodiffBackend>(
     let scored = detector.score(held_out);
     let calibrated = calibrate(&scored, options.max_false_positive_rate);
     detector.threshold = calibrated.threshold;
+    let shrunk = shrunk_copies(held_out, options.size);
+    let scored_small = detector.score(&shrunk);
+    let small = calibrate(&scored_small, options.max_false_positive_rate);
+    detector.small_threshold = Some(small.threshold);
     let validation = Validation {
         real: held_out.real.len(),
         generated: held_out.generated.len(),
         average_precision: average_precision(&scored).unwrap_or(f64::NAN),
         calibrated,
+        shrunk_average_precision: average_precision(&scored_small).unwrap_or(f64::NAN),
+        small,
     };
     (detector, validation)
+}
+
+/// `examples` as thumbnails: each image's centred square at `size`, then shrunk to half
+/// of it (under [`super::SMALL_SIDE`] for the usual training sizes).
+fn shrunk_copies(examples: &Examples, size: u32) -> Examples {
+    let shrink = |images: &[RgbImage]| -> Vec<RgbImage> {
+        images
+            .par_iter()
+            .map(|img| resize(&centred_square(img, size), 0.5))
+            .collect()
+    };
+    Examples {
+        real: shrink(&examples.real),
+        generated: shrink(&examples.generated),
+    }
 }
 
 /// Step `step`'s batch: `half` real and `half` generated images, brought to a common size

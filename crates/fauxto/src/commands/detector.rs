@@ -189,6 +189,14 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         100.0 * validation.calibrated.false_positive_rate,
         100.0 * validation.calibrated.true_positive_rate
     );
+    eprintln!(
+        "held out, shrunk to half: AP {:.4}; threshold for small images {:.4}: accuracy {:.2}%, false positives {:.2}%, fakes caught {:.2}%",
+        validation.shrunk_average_precision,
+        validation.small.threshold,
+        100.0 * validation.small.accuracy,
+        100.0 * validation.small.false_positive_rate,
+        100.0 * validation.small.true_positive_rate
+    );
     println!("{}", args.out.display());
     Ok(())
 }
@@ -220,7 +228,15 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         let started = std::time::Instant::now();
         let scored = detector.score(&attacked);
         let per_second = scored.len() as f64 / started.elapsed().as_secs_f64();
-        let at = at_threshold(&scored, detector.threshold);
+        // Every image of a set has one size (--size, then the attack).
+        let threshold = attacked
+            .real
+            .first()
+            .or(attacked.generated.first())
+            .map_or(detector.threshold, |img| {
+                detector.threshold_for(img.dimensions())
+            });
+        let at = at_threshold(&scored, threshold);
         let ap = average_precision(&scored).unwrap_or(f64::NAN);
         let name = attack.map_or("none".to_string(), Attack::name);
         if !args.json {
@@ -232,14 +248,15 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
             );
         }
         rows.push(json!({
-            "attack": name, "average_precision": ap, "at_threshold": at,
+            "attack": name, "average_precision": ap, "threshold": threshold, "at_threshold": at,
             "images_per_second": per_second,
         }));
     }
     if args.json {
         let out = json!({
             "real": set.real.len(), "generated": set.generated.len(),
-            "threshold": detector.threshold, "results": rows,
+            "threshold": detector.threshold, "small_threshold": detector.small_threshold,
+            "results": rows,
         });
         println!("{out}");
     }
