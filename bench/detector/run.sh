@@ -63,7 +63,8 @@ fi
 python3 - "$OUT/results.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"threshold {rows[0]['threshold']:.4f}\n")
+small = rows[0].get("small_threshold")
+print(f"threshold {rows[0]['threshold']:.4f}" + (f", under 64 pixels {small:.4f}" if small is not None else "") + "\n")
 print("| set | real | generated | attack | AP | accuracy | false positives | fakes caught | images/s |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
