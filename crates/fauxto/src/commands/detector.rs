@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use clap::{Args, Subcommand};
 use fauxto_trust::detector::{
-    at_threshold, average_precision, centred_square, train, Attack, Examples, GanDetector,
-    TrainOptions,
+    at_threshold, average_precision, centred_square, train, AtThreshold, Attack, Examples,
+    GanDetector, TrainOptions,
 };
 use serde_json::json;
 
@@ -181,24 +181,31 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     .to_string();
     std::fs::write(&args.out, detector.to_bytes())
         .with_context(|| format!("cannot write {}", args.out.display()))?;
-    eprintln!(
-        "held out: AP {:.4}; threshold {:.4}: accuracy {:.2}%, false positives {:.2}%, fakes caught {:.2}%",
+    report_calibration(
+        "held out",
+        "threshold",
         validation.average_precision,
-        validation.calibrated.threshold,
-        100.0 * validation.calibrated.accuracy,
-        100.0 * validation.calibrated.false_positive_rate,
-        100.0 * validation.calibrated.true_positive_rate
+        &validation.calibrated,
     );
-    eprintln!(
-        "held out, shrunk to half: AP {:.4}; threshold for small images {:.4}: accuracy {:.2}%, false positives {:.2}%, fakes caught {:.2}%",
+    report_calibration(
+        "held out, shrunk to half",
+        "threshold for small images",
         validation.shrunk_average_precision,
-        validation.small.threshold,
-        100.0 * validation.small.accuracy,
-        100.0 * validation.small.false_positive_rate,
-        100.0 * validation.small.true_positive_rate
+        &validation.small,
     );
     println!("{}", args.out.display());
     Ok(())
+}
+
+/// One line on stderr: a calibration set's AP and how it reads at its calibrated threshold.
+fn report_calibration(set: &str, threshold: &str, ap: f64, at: &AtThreshold) {
+    eprintln!(
+        "{set}: AP {ap:.4}; {threshold} {:.4}: accuracy {:.2}%, false positives {:.2}%, fakes caught {:.2}%",
+        at.threshold,
+        100.0 * at.accuracy,
+        100.0 * at.false_positive_rate,
+        100.0 * at.true_positive_rate
+    );
 }
 
 fn run_eval(args: &EvalArgs) -> Result<()> {
