@@ -10,7 +10,7 @@ use burn::tensor::{Tensor, TensorData};
 use fauxto_data::PackedDataset;
 use fauxto_nn::config::override_widths;
 use fauxto_nn::model_file::{now_rfc3339, ModelFile, ModelInfo, Provenance, TrainingData};
-use fauxto_nn::sample::{latents, to_pixels, PixelBatch};
+use fauxto_nn::sample::{latents, select_rows, to_pixels, PixelBatch};
 use fauxto_nn::seed::NumpyRandomState;
 use fauxto_nn::{
     ActivationTape, Discriminator, DiscriminatorConfig, Generator, GeneratorConfig, NoiseMode,
@@ -25,7 +25,7 @@ use crate::ema::{ema_beta, update_ema};
 use crate::error::TrainError;
 use crate::grads::NamedGrads;
 use crate::options::TrainOptions;
-use crate::parallel::{select_rows, shard_rows, Peer};
+use crate::parallel::{shard_rows, Peer};
 use crate::params::{build_named, ParamNames};
 use crate::phases::{
     augmented, d_main, d_r1, g_main, g_path_length, mapping_with_mixing, track_w_avg, BatchPart,

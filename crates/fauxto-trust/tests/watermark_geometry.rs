@@ -4,44 +4,8 @@
 
 mod common;
 
-use fauxto_trust::watermark::{detect, embed, Key, Payload, DEFAULT_PSNR};
-use image::imageops::{resize, FilterType};
+use fauxto_trust::watermark::{detect, Key};
 use image::{Rgb, RgbImage};
-
-fn payload(i: usize) -> Payload {
-    Payload::new((i as u64 + 7).wrapping_mul(0x3C6E_F372_FE94) & 0xFFFF_FFFF_FFFF).unwrap()
-}
-
-fn faces(n: usize, size: u32, offset: usize) -> Vec<RgbImage> {
-    common::faces(n, 1, offset)
-        .iter()
-        .map(|f| resize(f, size, size, FilterType::CatmullRom))
-        .collect()
-}
-
-/// For every attack whose name passes `select`, how many of `n` marked faces at `size`²
-/// give back their exact payload.
-fn recovered(size: u32, n: usize, select: impl Fn(&str) -> bool) -> Vec<(String, usize)> {
-    let key = Key::from_passphrase("geometry");
-    let marked: Vec<RgbImage> = faces(n, size, 70)
-        .iter()
-        .enumerate()
-        .map(|(i, f)| embed(f, &key, payload(i), DEFAULT_PSNR).unwrap().image)
-        .collect();
-    common::geometric_attacks()
-        .into_iter()
-        .filter(|(name, _)| select(name))
-        .map(|(name, attack)| {
-            let ok = marked
-                .iter()
-                .enumerate()
-                .filter(|(i, m)| detect(&attack(m), &key).payload == Some(payload(*i)))
-                .count();
-            eprintln!("{size}²: {name}: {ok}/{n}");
-            (name, ok)
-        })
-        .collect()
-}
 
 fn assert_at_least(results: &[(String, usize)], needed: impl Fn(&str) -> usize) {
     assert!(!results.is_empty());
@@ -55,7 +19,7 @@ fn assert_at_least(results: &[(String, usize)], needed: impl Fn(&str) -> usize) 
 
 #[test]
 fn resized_images_kept_at_their_new_size_are_read_at_128() {
-    let results = recovered(128, 8, |name| name.starts_with("resize"));
+    let results = common::geometric_recovered(128, 8, 70, |name| name.starts_with("resize"));
     assert_eq!(results.len(), 30);
     // A bilinear (triangle) shrink to half, then a crop and JPEG 75, blurs the 2-pixel
     // chips the most: the one case with a lower bar.
@@ -70,7 +34,7 @@ fn resized_images_kept_at_their_new_size_are_read_at_128() {
 
 #[test]
 fn brightness_contrast_and_gamma_changes_are_read_at_128() {
-    let results = recovered(128, 8, |name| {
+    let results = common::geometric_recovered(128, 8, 70, |name| {
         ["gain", "contrast", "gamma"]
             .iter()
             .any(|k| name.starts_with(k))
@@ -81,7 +45,7 @@ fn brightness_contrast_and_gamma_changes_are_read_at_128() {
 
 #[test]
 fn small_rotations_are_read_at_128() {
-    let results = recovered(128, 8, |name| name.starts_with("rotate"));
+    let results = common::geometric_recovered(128, 8, 70, |name| name.starts_with("rotate"));
     assert_eq!(results.len(), 8);
     assert_at_least(&results, |_| 8);
 }
@@ -90,7 +54,7 @@ fn small_rotations_are_read_at_128() {
 fn enlargements_and_tone_changes_are_read_at_64() {
     // At 64² the tile is read once; shrinks and rotations leave too little of it (see
     // bench/RESULTS.md), enlargements and tone changes do not.
-    let results = recovered(64, 8, |name| {
+    let results = common::geometric_recovered(64, 8, 70, |name| {
         !name.contains('+')
             && (name.starts_with("resize1.3-bicubic")
                 || name.starts_with("resize2")
@@ -129,8 +93,8 @@ fn unmarked_images_and_their_edits_read_as_unmarked() {
     let key = Key::from_passphrase("geometry");
     let attacks = common::geometric_attacks();
     let mut images = patterns();
-    images.extend(faces(12, 128, 100));
-    images.extend(faces(12, 64, 112));
+    images.extend(common::faces_at(12, 128, 100));
+    images.extend(common::faces_at(12, 64, 112));
     let mut tried = 0;
     for (i, img) in images.iter().enumerate() {
         // Each image as it is and after two of the edits (a different pair per image).

@@ -26,4 +26,4 @@ pub mod shard;
 pub mod watchdog;
 
 pub use collective::{Cluster, Peer};
-pub use shard::{select_rows, shard_rows};
+pub use shard::shard_rows;

@@ -7,8 +7,6 @@
 //! at local index `k · N/(G·P) + j`, as member k of group j sits at `k · N/G + j` in the
 //! whole batch.
 
-pub use fauxto_nn::sample::select_rows;
-
 use crate::error::TrainError;
 
 /// The batch indices that peer `rank` of `world` computes, in the order it computes them,

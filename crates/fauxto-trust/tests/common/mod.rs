@@ -36,6 +36,14 @@ pub fn faces(n: usize, step: usize, offset: usize) -> Vec<RgbImage> {
         .collect()
 }
 
+/// `n` consecutive faces from `offset`, brought to `size`² with a bicubic filter.
+pub fn faces_at(n: usize, size: u32, offset: usize) -> Vec<RgbImage> {
+    faces(n, 1, offset)
+        .iter()
+        .map(|f| imageops::resize(f, size, size, FilterType::CatmullRom))
+        .collect()
+}
+
 /// A named image transformation.
 pub type Attack = (&'static str, fn(&RgbImage) -> RgbImage);
 
@@ -220,4 +228,47 @@ pub fn geometric_attacks() -> Vec<(String, Edit)> {
         ));
     }
     out
+}
+
+/// The payload the geometry tests and `examples/geometry_rates.rs` give the `i`-th face.
+pub fn geometry_payload(i: usize) -> fauxto_trust::watermark::Payload {
+    fauxto_trust::watermark::Payload::new(
+        (i as u64 + 7).wrapping_mul(0x3C6E_F372_FE94) & 0xFFFF_FFFF_FFFF,
+    )
+    .unwrap()
+}
+
+/// For every geometric attack whose name passes `select`, how many of `n` sample faces
+/// (from `offset`), brought to `size`² and marked with the "geometry" key, give back their
+/// exact payload.
+pub fn geometric_recovered(
+    size: u32,
+    n: usize,
+    offset: usize,
+    select: impl Fn(&str) -> bool,
+) -> Vec<(String, usize)> {
+    use fauxto_trust::watermark::{detect, embed, Key, DEFAULT_PSNR};
+    let key = Key::from_passphrase("geometry");
+    let marked: Vec<RgbImage> = faces_at(n, size, offset)
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            embed(f, &key, geometry_payload(i), DEFAULT_PSNR)
+                .expect("large enough to mark")
+                .image
+        })
+        .collect();
+    geometric_attacks()
+        .into_iter()
+        .filter(|(name, _)| select(name))
+        .map(|(name, attack)| {
+            let ok = marked
+                .iter()
+                .enumerate()
+                .filter(|(i, m)| detect(&attack(m), &key).payload == Some(geometry_payload(*i)))
+                .count();
+            eprintln!("{size}²: {name}: {ok}/{}", marked.len());
+            (name, ok)
+        })
+        .collect()
 }
