@@ -3,6 +3,7 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
+use crate::kernels::epilogue::Terms;
 use crate::tape::ActivationTape;
 
 /// Slope of the leaky ReLU for negative inputs (StyleGAN uses 0.2 throughout).
@@ -38,13 +39,13 @@ pub fn bias_act<B: Backend, const D: usize>(
     clamp: Option<f64>,
     tape: &mut ActivationTape<B>,
 ) -> Tensor<B, D> {
+    if activation == Activation::Lrelu {
+        return tape.epilogue(x, Terms::bias(bias), LRELU_ALPHA, gain, clamp);
+    }
     let mut x = match bias {
         Some(bias) => add_channel_bias(x, bias),
         None => x,
     };
-    if activation == Activation::Lrelu {
-        return tape.leaky_relu_gain_clamp(x, LRELU_ALPHA, gain, clamp);
-    }
     if gain != 1.0 {
         x = x.mul_scalar(gain);
     }
@@ -67,6 +68,36 @@ pub fn add_channel_bias<B: Backend, const D: usize>(
     shape[0] = n;
     shape[1] = c;
     x + bias.reshape([1, c]).repeat_dim(0, n).reshape(shape)
+}
+
+/// `x · scale + pixel + channel` ([`Terms`]) with burn's operations. A `pixel` term shared
+/// by the batch and a `channel` term are first summed into one `[C, pixels]` term.
+pub fn apply_terms<B: Backend, const D: usize>(x: Tensor<B, D>, terms: Terms<B>) -> Tensor<B, D> {
+    let dims = x.dims();
+    let (n, c) = (dims[0], dims[1]);
+    let p = dims.iter().skip(2).product::<usize>();
+    let x = match terms.scale {
+        Some(scale) => (x.reshape([n, c, p]) * scale.reshape([n, c, 1])).reshape(dims),
+        None => x,
+    };
+    match (terms.pixel, terms.channel) {
+        (None, None) => x,
+        (None, Some(channel)) => add_channel_bias(x, channel),
+        (Some(pixel), channel) if pixel.dims()[0] == 1 => {
+            let term = match channel {
+                Some(channel) => pixel + channel.reshape([c, 1]),
+                None => pixel.repeat_dim(0, c),
+            };
+            (x.reshape([n, c * p]) + term.reshape([1, c * p])).reshape(dims)
+        }
+        (Some(pixel), channel) => {
+            let x = (x.reshape([n, c, p]) + pixel.reshape([n, 1, p])).reshape(dims);
+            match channel {
+                Some(channel) => add_channel_bias(x, channel),
+                None => x,
+            }
+        }
+    }
 }
 
 /// `x · rsqrt(mean(x², dim 1) + 1e-8)`: the pixel norm applied to z and to the embedded label.

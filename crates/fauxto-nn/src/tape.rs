@@ -15,6 +15,9 @@
 use burn::tensor::{activation::leaky_relu, backend::Backend, Distribution, Tensor, TensorData};
 
 use crate::kernels::activation::{lrelu_clamp, LreluClamp};
+use crate::kernels::applies;
+use crate::kernels::epilogue::{epilogue, Tail, Terms};
+use crate::ops::apply_terms;
 use crate::sample::select_rows;
 use crate::seed::NumpyRandomState;
 
@@ -31,13 +34,12 @@ pub enum TapeMode {
 
 #[derive(Debug, Clone)]
 enum Entry<B: Backend> {
-    /// Per-element slope of a leaky ReLU: 1 or α (flattened).
-    Slope(Tensor<B, 1>),
-    /// A clamp: 1 where the input was inside the range, else 0, and the clamped value
-    /// where it was outside, else 0 (both flattened).
-    Clamp {
-        inside: Tensor<B, 1>,
-        outside: Tensor<B, 1>,
+    /// A layer's activation, `clamp(gain · lrelu(x), ±limit)` or a clamp alone, as the
+    /// linear map it was at the recorded input: `x · scale + offset` (flattened; the
+    /// offset, the clamped value where the clamp was reached, only when there is a clamp).
+    Activation {
+        scale: Tensor<B, 1>,
+        offset: Option<Tensor<B, 1>>,
     },
     /// A noise draw (flattened).
     Noise(Tensor<B, 1>),
@@ -125,35 +127,38 @@ impl<B: Backend> ActivationTape<B> {
         entry
     }
 
-    /// Leaky ReLU with slope `alpha` for negative inputs.
-    pub fn leaky_relu<const D: usize>(&mut self, x: Tensor<B, D>, alpha: f64) -> Tensor<B, D> {
-        match self.mode {
-            TapeMode::Free => leaky_relu(x, alpha),
-            TapeMode::Record => {
-                let slope = x
-                    .clone()
-                    .detach()
-                    .greater_equal_elem(0.0)
-                    .float()
-                    .mul_scalar(1.0 - alpha)
-                    .add_scalar(alpha);
-                self.entries.push(Entry::Slope(flatten(slope)));
-                leaky_relu(x, alpha)
-            }
-            TapeMode::Replay => match self.next() {
-                Entry::Slope(slope) => {
-                    let dims = x.dims();
-                    x * slope.reshape(dims)
+    /// `clamp(gain · lrelu(x · scale + pixel + channel, alpha), ±limit)` (no clamp when
+    /// `limit` is None): a layer's demodulation, noise, bias and activation ([`Terms`]).
+    /// Free and replayed passes take it as one fused operation on the CPU (see
+    /// [`crate::kernels::epilogue`]).
+    pub fn epilogue<const D: usize>(
+        &mut self,
+        x: Tensor<B, D>,
+        terms: Terms<B>,
+        alpha: f64,
+        gain: f64,
+        limit: Option<f64>,
+    ) -> Tensor<B, D> {
+        if applies::<B>(x.dtype()) {
+            match self.mode {
+                TapeMode::Free => {
+                    let op = lrelu_clamp_op(alpha, gain, limit);
+                    return epilogue(x, terms, Tail::Act(op));
                 }
-                other => mismatch("leaky ReLU", &other),
-            },
+                TapeMode::Replay => {
+                    let (scale, offset) = self.next_activation();
+                    return epilogue(x, terms, Tail::Pattern { scale, offset });
+                }
+                TapeMode::Record => {}
+            }
         }
+        self.leaky_relu_gain_clamp(apply_terms(x, terms), alpha, gain, limit)
     }
 
     /// `clamp(gain · lrelu(x, alpha), ±limit)` (no clamp when `limit` is None): the tail of
-    /// every layer's `bias_act`. Free passes take it as one fused operation on the CPU
-    /// (see [`crate::kernels::activation`]); recorded and replayed ones as
-    /// [`leaky_relu`](Self::leaky_relu), the gain and [`clamp`](Self::clamp).
+    /// every layer's `bias_act`. Free passes take it as one fused operation on the CPU (see
+    /// [`crate::kernels::activation`]). A recorded pass remembers it as the linear map it
+    /// is at this input, `x · scale + offset`, which replayed passes apply.
     pub fn leaky_relu_gain_clamp<const D: usize>(
         &mut self,
         x: Tensor<B, D>,
@@ -161,26 +166,61 @@ impl<B: Backend> ActivationTape<B> {
         gain: f64,
         limit: Option<f64>,
     ) -> Tensor<B, D> {
-        let x = if self.mode == TapeMode::Free {
-            let op = LreluClamp {
-                alpha: alpha as f32,
-                gain: gain as f32,
-                limit: limit.map(|c| c as f32),
-            };
-            match lrelu_clamp(x, op) {
-                Ok(y) => return y,
-                Err(x) => x,
+        match self.mode {
+            TapeMode::Free => match lrelu_clamp(x, lrelu_clamp_op(alpha, gain, limit)) {
+                Ok(y) => y,
+                Err(x) => {
+                    let y = times(leaky_relu(x, alpha), gain);
+                    match limit {
+                        Some(c) => y.clamp(-c, c),
+                        None => y,
+                    }
+                }
+            },
+            TapeMode::Record => {
+                let detached = x.clone().detach();
+                let scale = detached
+                    .clone()
+                    .greater_equal_elem(0.0)
+                    .float()
+                    .mul_scalar((1.0 - alpha) * gain)
+                    .add_scalar(alpha * gain);
+                let y = times(leaky_relu(x, alpha), gain);
+                let Some(c) = limit else {
+                    self.entries.push(Entry::Activation {
+                        scale: flatten(scale),
+                        offset: None,
+                    });
+                    return y;
+                };
+                let before = detached * scale.clone();
+                let inside = before.clone().abs().lower_elem(c).float();
+                let outside = before.clamp(-c, c) * inside.clone().neg().add_scalar(1.0);
+                self.entries.push(Entry::Activation {
+                    scale: flatten(scale * inside),
+                    offset: Some(flatten(outside)),
+                });
+                y.clamp(-c, c)
             }
-        } else {
-            x
-        };
-        let mut x = self.leaky_relu(x, alpha);
-        if gain != 1.0 {
-            x = x.mul_scalar(gain);
+            TapeMode::Replay => self.replay_activation(x),
         }
-        match limit {
-            Some(c) => self.clamp(x, c),
-            None => x,
+    }
+
+    /// The next recorded activation applied to `x`.
+    fn replay_activation<const D: usize>(&mut self, x: Tensor<B, D>) -> Tensor<B, D> {
+        let (scale, offset) = self.next_activation();
+        if applies::<B>(x.dtype()) {
+            let tail = Tail::Pattern { scale, offset };
+            return epilogue(x, Terms::bias(None), tail);
+        }
+        linear_map(x, scale, offset)
+    }
+
+    /// The next recorded activation pattern.
+    fn next_activation(&mut self) -> (Tensor<B, 1>, Option<Tensor<B, 1>>) {
+        match self.next() {
+            Entry::Activation { scale, offset } => (scale, offset),
+            other => mismatch("an activation", &other),
         }
     }
 
@@ -193,19 +233,13 @@ impl<B: Backend> ActivationTape<B> {
                 let inside = detached.clone().abs().lower_elem(limit).float();
                 let outside =
                     detached.clamp(-limit, limit) * (inside.clone().neg().add_scalar(1.0));
-                self.entries.push(Entry::Clamp {
-                    inside: flatten(inside),
-                    outside: flatten(outside),
+                self.entries.push(Entry::Activation {
+                    scale: flatten(inside),
+                    offset: Some(flatten(outside)),
                 });
                 x.clamp(-limit, limit)
             }
-            TapeMode::Replay => match self.next() {
-                Entry::Clamp { inside, outside } => {
-                    let dims = x.dims();
-                    x * inside.reshape(dims) + outside.reshape(dims)
-                }
-                other => mismatch("clamp", &other),
-            },
+            TapeMode::Replay => self.replay_activation(x),
         }
     }
 
@@ -238,9 +272,40 @@ impl<B: Backend> ActivationTape<B> {
             }
             TapeMode::Replay => match self.next() {
                 Entry::Noise(noise) => noise.reshape(shape),
-                other => mismatch("noise", &other),
+                other => mismatch("a noise draw", &other),
             },
         }
+    }
+}
+
+/// `x · gain`, no pass when the gain is 1.
+fn times<B: Backend, const D: usize>(x: Tensor<B, D>, gain: f64) -> Tensor<B, D> {
+    if gain == 1.0 {
+        x
+    } else {
+        x.mul_scalar(gain)
+    }
+}
+
+/// `x · scale + offset` (both flattened like `x`).
+fn linear_map<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    scale: Tensor<B, 1>,
+    offset: Option<Tensor<B, 1>>,
+) -> Tensor<B, D> {
+    let dims = x.dims();
+    let y = x * scale.reshape(dims);
+    match offset {
+        Some(o) => y + o.reshape(dims),
+        None => y,
+    }
+}
+
+fn lrelu_clamp_op(alpha: f64, gain: f64, limit: Option<f64>) -> LreluClamp {
+    LreluClamp {
+        alpha: alpha as f32,
+        gain: gain as f32,
+        limit: limit.map(|c| c as f32),
     }
 }
 
@@ -251,11 +316,10 @@ fn flatten<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, 1> {
 
 fn mismatch<B: Backend>(expected: &str, found: &Entry<B>) -> ! {
     let found = match found {
-        Entry::Slope(_) => "leaky ReLU",
-        Entry::Clamp { .. } => "clamp",
-        Entry::Noise(_) => "noise",
+        Entry::Activation { .. } => "an activation",
+        Entry::Noise(_) => "a noise draw",
     };
-    panic!("activation tape: replayed pass asks for a {expected} where a {found} was recorded")
+    panic!("activation tape: replayed pass asks for {expected} where {found} was recorded")
 }
 
 #[cfg(test)]
@@ -269,20 +333,39 @@ mod tests {
         t.into_data().to_vec().unwrap()
     }
 
+    /// A recorded activation replays as the linear map it was, on the fused kernel and on
+    /// burn's operations alike.
     #[test]
     fn replay_keeps_the_recorded_slopes_and_clamps() {
         let dev = Default::default();
-        let x = Tensor::<B, 1>::from_floats([-2.0, -0.5, 0.5, 3.0], &dev);
+        let x = Tensor::<B, 1>::from_floats([-2.0, -0.5, 0.25, 3.0], &dev);
         let mut tape = ActivationTape::record();
-        let y = tape.leaky_relu(x, 0.2);
-        let y = tape.clamp(y, 1.0);
-        assert_eq!(values(y), vec![-0.4, -0.1, 0.5, 1.0]);
-        tape.replay();
+        let y = tape.leaky_relu_gain_clamp(x, 0.2, 2.0, Some(1.0));
+        assert_eq!(values(y), vec![-0.8, -0.2, 0.5, 1.0]);
         // Every input changes sign; the recorded pattern still applies.
-        let x2 = Tensor::<B, 1>::from_floats([2.0, 0.5, -0.5, -3.0], &dev);
-        let y2 = tape.leaky_relu(x2, 0.2);
-        let y2 = tape.clamp(y2, 1.0);
-        assert_eq!(values(y2), vec![0.4, 0.1, -0.5, 1.0]);
+        let x2 = Tensor::<B, 1>::from_floats([2.0, 0.5, -0.25, -3.0], &dev);
+        tape.replay();
+        let fused = tape.leaky_relu_gain_clamp(x2.clone(), 0.2, 2.0, Some(1.0));
+        assert_eq!(values(fused), vec![0.8, 0.2, -0.5, 1.0]);
+        // burn's operations (other backends) apply the same map.
+        let Entry::Activation { scale, offset } = tape.entries[0].clone() else {
+            panic!("an activation was recorded");
+        };
+        assert_eq!(
+            values(linear_map(x2, scale, offset)),
+            vec![0.8, 0.2, -0.5, 1.0]
+        );
+    }
+
+    #[test]
+    fn a_replayed_clamp_keeps_the_recorded_range() {
+        let dev = Default::default();
+        let mut tape = ActivationTape::record();
+        let y = tape.clamp(Tensor::<B, 1>::from_floats([-2.0, 0.5], &dev), 1.0);
+        assert_eq!(values(y), vec![-1.0, 0.5]);
+        tape.replay();
+        let y2 = tape.clamp(Tensor::<B, 1>::from_floats([0.75, 3.0], &dev), 1.0);
+        assert_eq!(values(y2), vec![-1.0, 3.0]);
     }
 
     #[test]
@@ -300,11 +383,11 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "asks for a clamp where a leaky ReLU was recorded")]
+    #[should_panic(expected = "asks for an activation where a noise draw was recorded")]
     fn a_different_pass_is_refused() {
         let dev = Default::default();
         let mut tape = ActivationTape::<B>::record();
-        tape.leaky_relu(Tensor::<B, 1>::from_floats([1.0], &dev), 0.2);
+        let _: Tensor<B, 1> = tape.noise([1], &dev);
         tape.replay();
         tape.clamp(Tensor::<B, 1>::from_floats([1.0], &dev), 1.0);
     }

@@ -40,41 +40,57 @@ impl LreluClamp {
         }
     }
 
-    fn forward(&self, x: &[f32]) -> Vec<f32> {
+    /// The operation at one value.
+    #[inline]
+    pub(super) fn at(&self, x: f32) -> f32 {
         let limit = self.limit.unwrap_or(f32::INFINITY);
+        (x * self.slope(x)).clamp(-limit, limit)
+    }
+
+    /// Its derivative at one value: the slope inside the clamp's range (its boundary
+    /// included), 0 outside.
+    #[inline]
+    pub(super) fn derivative(&self, x: f32) -> f32 {
+        let limit = self.limit.unwrap_or(f32::INFINITY);
+        let slope = self.slope(x);
+        if (x * slope).abs() <= limit {
+            slope
+        } else {
+            0.0
+        }
+    }
+
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
         let mut y = vec![0f32; x.len()];
         y.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK))
             .for_each(|(y, x)| {
                 for (y, &x) in y.iter_mut().zip(x) {
-                    *y = (x * self.slope(x)).clamp(-limit, limit);
+                    *y = self.at(x);
                 }
             });
         y
     }
 
     fn backward(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
-        let limit = self.limit.unwrap_or(f32::INFINITY);
         let mut dx = vec![0f32; x.len()];
         dx.par_chunks_mut(CHUNK)
             .zip(x.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
             .for_each(|(dx, (x, dy))| {
                 for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-                    let slope = self.slope(x);
-                    let inside = (x * slope).abs() <= limit;
-                    *dx = if inside { dy * slope } else { 0.0 };
+                    *dx = dy * self.derivative(x);
                 }
             });
         dx
     }
 }
 
-fn contiguous_values(t: &FlexTensor) -> (Vec<usize>, FlexTensor) {
+pub(super) fn contiguous_values(t: &FlexTensor) -> (Vec<usize>, FlexTensor) {
     let t = t.to_contiguous();
     (t.layout().shape().to_vec(), t)
 }
 
-fn run(t: &FlexTensor, f: impl FnOnce(&[f32]) -> Vec<f32>) -> FlexTensor {
+pub(super) fn run(t: &FlexTensor, f: impl FnOnce(&[f32]) -> Vec<f32>) -> FlexTensor {
     let (dims, t) = contiguous_values(t);
     let out = f(t.as_slice::<f32>().expect("a contiguous float32 tensor"));
     FlexTensor::from_data(TensorData::new(out, dims))

@@ -15,6 +15,7 @@ use burn::tensor::Tensor;
 
 pub mod activation;
 pub mod conv;
+pub mod epilogue;
 pub mod fir;
 mod planes;
 
@@ -37,6 +38,15 @@ pub fn enabled() -> bool {
 /// Switches fauxto's kernels on or off for the whole process.
 pub fn set_enabled(on: bool) {
     ENABLED.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+}
+
+/// Whether fauxto's kernels take float32 tensors of backend `B`: `Flex` or
+/// `Autodiff<Flex>`, kernels on.
+pub(crate) fn applies<B: Backend>(dtype: burn::tensor::DType) -> bool {
+    use std::any::TypeId;
+    let cpu = TypeId::of::<B>() == TypeId::of::<Flex>()
+        || TypeId::of::<B>() == TypeId::of::<Autodiff<Flex>>();
+    cpu && dtype == burn::tensor::DType::F32 && enabled()
 }
 
 /// `value` as a `U` when `T` is `U` (a move, no copy), else `value` back.

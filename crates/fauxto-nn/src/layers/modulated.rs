@@ -6,9 +6,10 @@ use burn::module::{Module, Param};
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::error::ModelError;
+use crate::kernels::epilogue::Terms;
 use crate::layers::conv::conv2d_resample;
 use crate::layers::fc::{FcOptions, FullyConnectedLayer};
-use crate::ops::{add_channel_bias, bias_act, Activation, LRELU_ALPHA};
+use crate::ops::{bias_act, Activation, LRELU_ALPHA};
 use crate::state::{join, Init, ParamSource, StateDict};
 use crate::tape::ActivationTape;
 
@@ -56,50 +57,57 @@ pub fn modulated_conv2d<B: Backend>(
     demodulate: bool,
     up: usize,
 ) -> Tensor<B, 4> {
-    modulated_conv2d_scaled(x, weight, styles, demodulate, up, 1.0)
+    if demodulate {
+        let [n, o] = [x.dims()[0], weight.dims()[0]];
+        let (x, demod) = demodulated_conv2d(x, weight, styles, up, 1.0);
+        return x * demod.reshape([n, o, 1, 1]);
+    }
+    styled_conv2d(x, weight, styles, up)
 }
 
-/// [`modulated_conv2d`] with the output multiplied by `scale` (folded into the
-/// demodulation coefficients when demodulating).
-pub fn modulated_conv2d_scaled<B: Backend>(
+/// The convolution of the styled input, `conv(x · s, w)`.
+fn styled_conv2d<B: Backend>(
     x: Tensor<B, 4>,
     weight: Tensor<B, 4>,
     styles: Tensor<B, 2>,
-    demodulate: bool,
     up: usize,
-    scale: f64,
 ) -> Tensor<B, 4> {
     let [n, i, _, _] = x.dims();
-    let [o, _, k, _] = weight.dims();
-    let demod = demodulate.then(|| {
-        // Σ_k w[o,i,k]² as [I, O], then (s²) @ that = Σ_{i,k} (w·s)² per sample and output.
-        let w_sq = weight
-            .clone()
-            .square()
-            .sum_dim(3)
-            .sum_dim(2)
-            .reshape([o, i])
-            .transpose();
-        let d = styles
-            .clone()
-            .square()
-            .matmul(w_sq)
-            .add_scalar(1e-8)
-            .sqrt()
-            .recip();
-        if scale != 1.0 {
-            d.mul_scalar(scale)
-        } else {
-            d
-        }
-    });
-    let x = x * styles.reshape([n, i, 1, 1]);
-    let x = conv2d_resample(x, weight, up, 1, k / 2);
-    match demod {
-        Some(d) => x * d.reshape([n, o, 1, 1]),
-        None if scale != 1.0 => x.mul_scalar(scale),
-        None => x,
-    }
+    let k = weight.dims()[2];
+    conv2d_resample(x * styles.reshape([n, i, 1, 1]), weight, up, 1, k / 2)
+}
+
+/// [`modulated_conv2d`] with demodulation, the coefficients (times `scale`, [N, O])
+/// returned beside the convolution instead of applied, for the layer's epilogue to fold in.
+pub fn demodulated_conv2d<B: Backend>(
+    x: Tensor<B, 4>,
+    weight: Tensor<B, 4>,
+    styles: Tensor<B, 2>,
+    up: usize,
+    scale: f64,
+) -> (Tensor<B, 4>, Tensor<B, 2>) {
+    let [o, i, _, _] = weight.dims();
+    // Σ_k w[o,i,k]² as [I, O], then (s²) @ that = Σ_{i,k} (w·s)² per sample and output.
+    let w_sq = weight
+        .clone()
+        .square()
+        .sum_dim(3)
+        .sum_dim(2)
+        .reshape([o, i])
+        .transpose();
+    let demod = styles
+        .clone()
+        .square()
+        .matmul(w_sq)
+        .add_scalar(1e-8)
+        .sqrt()
+        .recip();
+    let demod = if scale != 1.0 {
+        demod.mul_scalar(scale)
+    } else {
+        demod
+    };
+    (styled_conv2d(x, weight, styles, up), demod)
 }
 
 /// The learned affine map w → styles (official `affine`), biased to 1 at initialisation so
@@ -195,37 +203,33 @@ impl<B: Backend> SynthesisLayer<B> {
     ) -> Tensor<B, 4> {
         let styles = self.affine.forward(w);
         let n = x.dims()[0];
-        let (o, res) = (self.weight.dims()[0], self.resolution);
+        let res = self.resolution;
         // The activation gain is folded into the demodulation coefficients and the
-        // noise + bias term: lrelu(g·y) = g·lrelu(y) for g > 0, so this equals
-        // bias_act(conv·d + noise, bias, lrelu, gain) while touching the activations in
-        // fewer passes.
+        // noise and bias terms: lrelu(g·y) = g·lrelu(y) for g > 0, so this equals
+        // bias_act(conv·d + noise, bias, lrelu, gain); the demodulation, noise, bias and
+        // activation are then one epilogue over the activations.
         let gain = Activation::Lrelu.default_gain() * gain;
-        let x = modulated_conv2d_scaled(x, self.weight.val(), styles, true, self.up, gain);
+        let (x, demod) = demodulated_conv2d(x, self.weight.val(), styles, self.up, gain);
         let strength = self.noise_strength.val().reshape([1, 1]);
-        let bias = self.bias.val().mul_scalar(gain).reshape([o, 1]);
-        let x = match noise_mode {
-            NoiseMode::Const => {
-                // noise·strength + bias as one [O, R·R] term, shared by the batch.
-                let noise = self.noise_const.val().reshape([1, res * res]) * strength;
-                let term = (noise.mul_scalar(gain) + bias).reshape([1, o * res * res]);
-                (x.reshape([n, o * res * res]) + term).reshape([n, o, res, res])
-            }
+        let noise = match noise_mode {
+            NoiseMode::Const => Some(self.noise_const.val().reshape([1, res * res])),
             NoiseMode::Random => {
                 let noise = tape.noise([n, 1, res * res], &x.device());
-                let noise = (noise * strength.reshape([1, 1, 1])).mul_scalar(gain);
-                let x = x.reshape([n, o, res * res]) + noise;
-                add_channel_bias(
-                    x.reshape([n, o, res, res]),
-                    self.bias.val().mul_scalar(gain),
-                )
+                Some(noise.reshape([n, res * res]))
             }
-            NoiseMode::None => add_channel_bias(x, self.bias.val().mul_scalar(gain)),
+            NoiseMode::None => None,
         };
+        let noise = noise.map(|noise| (noise * strength).mul_scalar(gain));
+        let bias = self.bias.val().mul_scalar(gain);
         let clamp = self
             .conv_clamp
             .map(|c| c * gain / Activation::Lrelu.default_gain());
-        tape.leaky_relu_gain_clamp(x, LRELU_ALPHA, 1.0, clamp)
+        let terms = Terms {
+            scale: Some(demod),
+            pixel: noise,
+            channel: Some(bias),
+        };
+        tape.epilogue(x, terms, LRELU_ALPHA, 1.0, clamp)
     }
 
     pub fn save(&self, prefix: &str, sd: &mut StateDict) {
