@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use burn::tensor::backend::Backend;
 use fauxto_nn::model_file::ModelFile;
 use fauxto_nn::sample::{latents, one_hot_labels, to_pixels, PixelBatch};
+use fauxto_nn::tape::ActivationTape;
 use fauxto_nn::{Generator, GeneratorConfig, NoiseMode, Truncation};
 use image::{DynamicImage, GrayImage, RgbImage};
 
@@ -44,6 +45,30 @@ impl<B: Backend> Renderer<B> {
         noise: NoiseMode,
         class: Option<usize>,
     ) -> Result<Vec<DynamicImage>> {
+        self.render_with(seeds, truncation, noise, class, ActivationTape::free())
+    }
+
+    /// As [`render`](Self::render) with random noise, drawn from a host generator seeded
+    /// with `noise_seed` instead of the backend's: the same images on every run.
+    pub fn render_seeded_noise(
+        &self,
+        seeds: &[u32],
+        truncation: Truncation,
+        class: Option<usize>,
+        noise_seed: u32,
+    ) -> Result<Vec<DynamicImage>> {
+        let tape = ActivationTape::free().with_noise_seed(noise_seed);
+        self.render_with(seeds, truncation, NoiseMode::Random, class, tape)
+    }
+
+    fn render_with(
+        &self,
+        seeds: &[u32],
+        truncation: Truncation,
+        noise: NoiseMode,
+        class: Option<usize>,
+        mut tape: ActivationTape<B>,
+    ) -> Result<Vec<DynamicImage>> {
         if self.config.c_dim > 0 && class.is_none() {
             bail!(
                 "the model is conditional ({} classes): give a class",
@@ -52,7 +77,9 @@ impl<B: Backend> Renderer<B> {
         }
         let z = latents::<B>(seeds, self.config.z_dim, &self.device);
         let c = one_hot_labels::<B>(class, self.config.c_dim, seeds.len(), &self.device);
-        let pixels = to_pixels(self.generator.forward(z, c, truncation, noise));
+        let ws = self.generator.mapping_ws(z, c, truncation);
+        let images = self.generator.synthesis.forward_taped(ws, noise, &mut tape);
+        let pixels = to_pixels(images);
         (0..seeds.len()).map(|i| to_image(&pixels, i)).collect()
     }
 }
