@@ -14,7 +14,9 @@
 //!   a stride-2 convolution (burn's) and the weight gradient the same product with the roles
 //!   of input and output gradient exchanged: `dW[I, O·k²] = Σ_n X_n[I, L] · im2col(dY_n)ᵀ`.
 //!
-//! Forward passes stay burn's.
+//! The stride-1, padding-1 3x3 convolution, most of the arithmetic of both networks, runs
+//! forward and backward by Winograd's F(2×2, 3×3) instead (see [`super::winograd`]), on the
+//! plain CPU backend (generation) as well; other forward passes stay burn's.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -27,6 +29,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::winograd::{self, Geometry};
 use super::{back, OnCpu};
 
 /// The dims of a contiguous float32 CPU tensor and its values.
@@ -155,6 +158,41 @@ fn patch_product(
     tensor(dw, [a, b, k, k])
 }
 
+/// Whether a convolution is the one [`winograd`] takes: 3x3, stride 1, padding 1.
+fn by_winograd(k: usize, stride: usize, padding: usize) -> bool {
+    k == 3 && stride == 1 && padding == 1
+}
+
+/// `conv2d(x, w)` at stride 1 and padding 1 by Winograd's F(2×2, 3×3); `w` [O, I, 3, 3].
+fn winograd_conv(x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
+    let ([n, i, h, wd], x) = contiguous::<4>(x);
+    let ([o, ..], w) = contiguous::<4>(w);
+    let g = Geometry {
+        n,
+        channels: i,
+        h,
+        w: wd,
+    };
+    tensor(
+        winograd::conv3x3(values(&x), g, values(&w), o),
+        [n, o, h, wd],
+    )
+}
+
+/// The weight gradient of [`winograd_conv`] from its input and output gradient.
+fn winograd_weight_gradient(dy: &FlexTensor, x: &FlexTensor) -> FlexTensor {
+    let ([n, i, h, wd], x) = contiguous::<4>(x);
+    let ([_, o, ..], dy) = contiguous::<4>(dy);
+    let g = Geometry {
+        n,
+        channels: i,
+        h,
+        w: wd,
+    };
+    let dw = winograd::conv3x3_weight_gradient(values(&x), g, values(&dy), o);
+    tensor(dw, [o, i, 3, 3])
+}
+
 /// `w` [O, I, k, k] as the weight [I, O, k, k] flipped in both spatial axes.
 fn flipped_transposed(w: &FlexTensor) -> FlexTensor {
     let ([o, i, k, _], w) = contiguous::<4>(w);
@@ -215,8 +253,16 @@ impl Backward<Flex, 2> for Conv2dBackward {
         register_gradients(
             ops,
             grads,
-            |dy, x, s| patch_product(dy, x, s.k, s.stride, s.padding),
+            |dy, x, s| {
+                if by_winograd(s.k, s.stride, s.padding) {
+                    return winograd_weight_gradient(dy, x);
+                }
+                patch_product(dy, x, s.k, s.stride, s.padding)
+            },
             |dy, w, s| {
+                if by_winograd(s.k, s.stride, s.padding) {
+                    return winograd_conv(&dy, &flipped_transposed(w));
+                }
                 if s.stride == 1 {
                     let options = ConvOptions::new([1, 1], [s.k - 1 - s.padding; 2], [1, 1], 1);
                     return Flex::conv2d(dy, flipped_transposed(w), None, options);
@@ -292,23 +338,33 @@ fn record<Op: Backward<Flex, 2, State = Saved>>(
     Tensor::from_primitive(TensorPrimitive::Float(y))
 }
 
-/// Takes a tensor pair onto the tracked CPU backend, or hands it back.
-#[allow(clippy::type_complexity)]
-fn tracked_pair<B: Backend>(
-    x: Tensor<B, 4>,
-    w: Tensor<B, 4>,
-) -> Result<(Tensor<Autodiff<Flex>, 4>, Tensor<Autodiff<Flex>, 4>), (Tensor<B, 4>, Tensor<B, 4>)> {
-    if x.dtype() != DType::F32 || w.dtype() != DType::F32 {
-        return Err((x, w));
-    }
-    match (OnCpu::of(x), OnCpu::of(w)) {
-        (Ok(OnCpu::Tracked(x)), Ok(OnCpu::Tracked(w))) => Ok((x, w)),
-        (x, w) => Err((x.map_or_else(|x| x, back), w.map_or_else(|w| w, back))),
+/// An input and weight on the CPU backend, plain or tracked alike.
+enum CpuPair {
+    Plain(Tensor<Flex, 4>, Tensor<Flex, 4>),
+    Tracked(Tensor<Autodiff<Flex>, 4>, Tensor<Autodiff<Flex>, 4>),
+}
+
+impl CpuPair {
+    /// Takes a float32 tensor pair onto the CPU backend, or hands it back.
+    #[allow(clippy::type_complexity)]
+    fn of<B: Backend>(
+        x: Tensor<B, 4>,
+        w: Tensor<B, 4>,
+    ) -> Result<Self, (Tensor<B, 4>, Tensor<B, 4>)> {
+        if x.dtype() != DType::F32 || w.dtype() != DType::F32 {
+            return Err((x, w));
+        }
+        match (OnCpu::of(x), OnCpu::of(w)) {
+            (Ok(OnCpu::Plain(x)), Ok(OnCpu::Plain(w))) => Ok(CpuPair::Plain(x, w)),
+            (Ok(OnCpu::Tracked(x)), Ok(OnCpu::Tracked(w))) => Ok(CpuPair::Tracked(x, w)),
+            (x, w) => Err((x.map_or_else(|x| x, back), w.map_or_else(|w| w, back))),
+        }
     }
 }
 
 /// `conv2d(x, w)` (weight [O, I, k, k], square stride and padding, no bias) on the tracked
-/// CPU backend with the backward pass above; `(x, w)` back elsewhere.
+/// CPU backend with the backward pass above, and on the plain CPU backend when Winograd's
+/// algorithm takes it; `(x, w)` back elsewhere.
 #[allow(clippy::type_complexity)]
 pub fn conv2d<B: Backend>(
     x: Tensor<B, 4>,
@@ -316,9 +372,21 @@ pub fn conv2d<B: Backend>(
     stride: usize,
     padding: usize,
 ) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 4>)> {
-    let (x, w) = tracked_pair(x, w)?;
+    let winograd = by_winograd(w.dims()[2], stride, padding) && w.dims()[3] == 3;
+    let (x, w) = match CpuPair::of(x, w)? {
+        CpuPair::Tracked(x, w) => (x, w),
+        CpuPair::Plain(x, w) if winograd => {
+            let (x, w) = (x.into_primitive().tensor(), w.into_primitive().tensor());
+            let y = Tensor::from_primitive(TensorPrimitive::Float(winograd_conv(&x, &w)));
+            return Ok(back(OnCpu::Plain(y)));
+        }
+        CpuPair::Plain(x, w) => return Err((back(OnCpu::Plain(x)), back(OnCpu::Plain(w)))),
+    };
     let options = ConvOptions::new([stride; 2], [padding; 2], [1, 1], 1);
     let y = record(Conv2dBackward, x, w, stride, padding, |x, w| {
+        if winograd {
+            return winograd_conv(&x, &w);
+        }
         Flex::conv2d(x, w, None, options)
     });
     Ok(back(OnCpu::Tracked(y)))
@@ -332,7 +400,10 @@ pub fn conv_transpose2d<B: Backend>(
     w: Tensor<B, 4>,
     stride: usize,
 ) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 4>)> {
-    let (x, w) = tracked_pair(x, w)?;
+    let (x, w) = match CpuPair::of(x, w)? {
+        CpuPair::Tracked(x, w) => (x, w),
+        CpuPair::Plain(x, w) => return Err((back(OnCpu::Plain(x)), back(OnCpu::Plain(w)))),
+    };
     let options = ConvTransposeOptions::new([stride; 2], [0, 0], [0, 0], [1, 1], 1);
     let y = record(ConvTranspose2dBackward, x, w, stride, 0, |x, w| {
         Flex::conv_transpose2d(x, w, None, options)
@@ -399,7 +470,14 @@ mod tests {
 
     #[test]
     fn convolution_gradients_equal_burns() {
-        for (k, stride, pad, size) in [(3, 1, 1, 8), (1, 1, 0, 8), (3, 2, 0, 9), (3, 2, 0, 10)] {
+        for (k, stride, pad, size) in [
+            (3, 1, 1, 8),
+            (3, 1, 1, 7),
+            (3, 1, 1, 4),
+            (1, 1, 0, 8),
+            (3, 2, 0, 9),
+            (3, 2, 0, 10),
+        ] {
             compare(
                 [2, 5, size, size],
                 [6, 5, k, k],
@@ -428,9 +506,17 @@ mod tests {
     }
 
     #[test]
-    fn untracked_backends_are_handed_back() {
-        let x = Tensor::<Flex, 4>::zeros([1, 2, 4, 4], &Default::default());
-        let w = Tensor::<Flex, 4>::zeros([3, 2, 3, 3], &Default::default());
-        assert!(conv2d(x, w, 1, 1).is_err());
+    fn plain_tensors_take_only_the_winograd_convolution() {
+        let dev = Default::default();
+        let normal = Distribution::Normal(0.0, 1.0);
+        let x = Tensor::<Flex, 4>::random([2, 5, 7, 6], normal, &dev);
+        let w = Tensor::<Flex, 4>::random([4, 5, 3, 3], normal, &dev);
+        let ours = conv2d(x.clone(), w.clone(), 1, 1).expect("3x3, stride 1, padding 1");
+        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let burns = module::conv2d(x.clone(), w.clone(), None, options);
+        assert!(max_rel(ours, burns) < 1e-5);
+        assert!(conv2d(x.clone(), w.clone(), 2, 1).is_err());
+        assert!(conv2d(x.clone(), w.clone(), 1, 0).is_err());
+        assert!(conv_transpose2d(x, w.swap_dims(0, 1), 2).is_err());
     }
 }

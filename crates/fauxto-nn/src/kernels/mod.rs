@@ -18,6 +18,8 @@ pub mod conv;
 pub mod epilogue;
 pub mod fir;
 mod planes;
+mod scratch;
+pub mod winograd;
 
 /// 0: not yet read from the environment; 1: off; 2: on.
 static ENABLED: AtomicU8 = AtomicU8::new(0);
