@@ -105,39 +105,61 @@ fn filter_adjoint_axis([a, b, c, d]: [f32; 4]) -> [f32; 3] {
     [a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d]
 }
 
+/// One image row split into the columns a tile starts on and the ones after, zero-padded:
+/// `even[k] = row[2k − 1]`, `odd[k] = row[2k]` for k in 0 ..= tiles (zeros outside).
+fn split_row(row: Option<&[f32]>, even: &mut [f32], odd: &mut [f32]) {
+    even.fill(0.0);
+    odd.fill(0.0);
+    let Some(row) = row else { return };
+    let pairs = row.chunks_exact(2);
+    let rest = pairs.remainder();
+    for (k, pair) in pairs.enumerate() {
+        odd[k] = pair[0];
+        even[k + 1] = pair[1];
+    }
+    if let [last] = rest {
+        odd[row.len() / 2] = *last;
+    }
+}
+
 /// `Bᵀ d B` for every tile of every image: `x` [N, C, H, W] → V [C][ξ][N·T].
+///
+/// Per tile row: the four input rows, each split into even and odd columns; `Bᵀ` combines
+/// the rows, `B` the columns `2t − 1, 2t, 2t + 1, 2t + 2` = `even[t], odd[t], even[t + 1],
+/// odd[t + 1]`, so that every loop runs over whole rows (and vectorises).
 fn transform_input(x: &[f32], g: Geometry, v: &mut [f32]) {
     let (tw, tiles, step) = (g.tile_cols(), g.tiles(), g.step());
-    // One padded row: input columns -1 ..= 2·tw (zeros outside the image).
-    let span = 2 * tw + 2;
     v.par_chunks_mut(g.block())
         .enumerate()
         .for_each(|(c, v_c)| {
-            let mut rows = vec![[0f32; 4]; span];
+            let mut even = [(); 4].map(|_| vec![0f32; tw + 1]);
+            let mut odd = even.clone();
+            let (mut row_even, mut row_odd) = (even.clone(), even.clone());
             for image in 0..g.n {
                 let plane = &x[(image * g.channels + c) * g.plane()..][..g.plane()];
                 for ty in 0..g.tile_rows() {
-                    // The four input rows of this tile row, combined by Bᵀ, column by column.
-                    for (col, slot) in rows.iter_mut().enumerate() {
-                        let xx = col as isize - 1;
-                        let at = |r: isize| -> f32 {
-                            let y = 2 * ty as isize - 1 + r;
-                            if y < 0 || y >= g.h as isize || xx < 0 || xx >= g.w as isize {
-                                0.0
-                            } else {
-                                plane[y as usize * g.w + xx as usize]
-                            }
-                        };
-                        *slot = input_axis([at(0), at(1), at(2), at(3)]);
+                    for (r, (e, o)) in even.iter_mut().zip(&mut odd).enumerate() {
+                        let y = (2 * ty + r).checked_sub(1).filter(|&y| y < g.h);
+                        split_row(y.map(|y| &plane[y * g.w..][..g.w]), e, o);
                     }
+                    // Bᵀ along the columns of the 4x4 patches: the rows combined.
+                    for (split, combined) in [(&even, &mut row_even), (&odd, &mut row_odd)] {
+                        let [r0, r1, r2, r3] = split.each_ref().map(|r| &r[..tw + 1]);
+                        let [c0, c1, c2, c3] = combined.each_mut().map(|r| &mut r[..tw + 1]);
+                        for k in 0..tw + 1 {
+                            [c0[k], c1[k], c2[k], c3[k]] = input_axis([r0[k], r1[k], r2[k], r3[k]]);
+                        }
+                    }
+                    // B along the rows: four transformed values per combined row and tile.
                     let first = image * tiles + ty * tw;
-                    for tx in 0..tw {
-                        let cols = &rows[2 * tx..2 * tx + 4];
-                        for a in 0..4 {
-                            let t = input_axis([cols[0][a], cols[1][a], cols[2][a], cols[3][a]]);
-                            for (b, value) in t.into_iter().enumerate() {
-                                v_c[(a * 4 + b) * step + first + tx] = value;
-                            }
+                    for a in 0..4 {
+                        let (e, o) = (&row_even[a], &row_odd[a]);
+                        let mut rows = v_c[4 * a * step..(4 * a + 4) * step].chunks_exact_mut(step);
+                        let mut next = || &mut rows.next().expect("four rows")[first..first + tw];
+                        let (t0, t1, t2, t3) = (next(), next(), next(), next());
+                        for t in 0..tw {
+                            [t0[t], t1[t], t2[t], t3[t]] =
+                                input_axis([e[t], o[t], e[t + 1], o[t + 1]]);
                         }
                     }
                 }
@@ -239,6 +261,10 @@ impl Products {
 }
 
 /// `Aᵀ M A` for every tile, cut to the image: M [O][ξ][N·T] → y [N, O, H, W].
+///
+/// Per tile row, `Aᵀ` combines the 16 rows of M (one per ξ) into the 2x4 values of each
+/// tile's two output rows, and `A` those into the 2x2 outputs: whole-row loops, as in
+/// [`transform_input`].
 fn transform_output(m: &[f32], g: Geometry, y: &mut [f32]) {
     let (tw, tiles, step) = (g.tile_cols(), g.tiles(), g.step());
     y.par_chunks_mut(g.plane())
@@ -246,22 +272,34 @@ fn transform_output(m: &[f32], g: Geometry, y: &mut [f32]) {
         .for_each(|(p, plane)| {
             let (image, oc) = (p / g.channels, p % g.channels);
             let m_o = &m[oc * g.block()..][..g.block()];
+            let mut combined = [(); 8].map(|_| vec![0f32; tw]);
+            let (mut left, mut right) = (vec![0f32; tw], vec![0f32; tw]);
             for ty in 0..g.tile_rows() {
                 let first = image * tiles + ty * tw;
-                for tx in 0..tw {
-                    let at = |xi: usize| m_o[xi * step + first + tx];
-                    // Aᵀ along the rows of the 4x4 block, then along its columns.
-                    let cols: [[f32; 2]; 4] = std::array::from_fn(|b| {
-                        output_axis([at(b), at(4 + b), at(8 + b), at(12 + b)])
-                    });
-                    for (a, y_row) in (2 * ty..g.h.min(2 * ty + 2)).enumerate() {
-                        let out = output_axis([cols[0][a], cols[1][a], cols[2][a], cols[3][a]]);
-                        for (b, value) in out.into_iter().enumerate() {
-                            let x_col = 2 * tx + b;
-                            if x_col < g.w {
-                                plane[y_row * g.w + x_col] = value;
-                            }
-                        }
+                let row = |xi: usize| &m_o[xi * step + first..][..tw];
+                // Aᵀ along the columns of the 4x4 blocks: combined[2b + a] is output row a,
+                // transformed column b.
+                for b in 0..4 {
+                    let [m0, m1, m2, m3] = [row(b), row(4 + b), row(8 + b), row(12 + b)];
+                    let (top, bottom) = combined[2 * b..2 * b + 2].split_at_mut(1);
+                    let (top, bottom) = (&mut top[0][..tw], &mut bottom[0][..tw]);
+                    for t in 0..tw {
+                        [top[t], bottom[t]] = output_axis([m0[t], m1[t], m2[t], m3[t]]);
+                    }
+                }
+                for (a, out_y) in (2 * ty..g.h.min(2 * ty + 2)).enumerate() {
+                    let [c0, c1, c2, c3] = [0, 1, 2, 3].map(|b| &combined[2 * b + a][..tw]);
+                    let (l, r) = (&mut left[..tw], &mut right[..tw]);
+                    for t in 0..tw {
+                        [l[t], r[t]] = output_axis([c0[t], c1[t], c2[t], c3[t]]);
+                    }
+                    // Interleave the tiles' left and right columns into the image row.
+                    let mut pairs = plane[out_y * g.w..][..g.w].chunks_exact_mut(2);
+                    for (t, pair) in (&mut pairs).enumerate() {
+                        (pair[0], pair[1]) = (left[t], right[t]);
+                    }
+                    if let [last] = pairs.into_remainder() {
+                        *last = left[g.w / 2];
                     }
                 }
             }
@@ -269,30 +307,59 @@ fn transform_output(m: &[f32], g: Geometry, y: &mut [f32]) {
 }
 
 /// `A dY Aᵀ` for every tile (zeros beyond the image): dY [N, O, H, W] → dM [O][ξ][N·T].
+///
+/// Per tile row, the two output-gradient rows split into the tiles' left and right columns
+/// (zero-padded), `A` along the columns, then along the rows: whole-row loops.
 fn transform_output_gradient(dy: &[f32], g: Geometry, dm: &mut [f32]) {
     let (tw, tiles, step) = (g.tile_cols(), g.tiles(), g.step());
     dm.par_chunks_mut(g.block())
         .enumerate()
         .for_each(|(oc, dm_o)| {
+            // [left, right] columns of the top and bottom row of every tile.
+            let mut split = [(); 4].map(|_| vec![0f32; tw]);
+            let mut combined = [(); 8].map(|_| vec![0f32; tw]);
             for image in 0..g.n {
                 let plane = &dy[(image * g.channels + oc) * g.plane()..][..g.plane()];
-                let at = |y: usize, x: usize| {
-                    if y < g.h && x < g.w {
-                        plane[y * g.w + x]
-                    } else {
-                        0.0
-                    }
-                };
                 for ty in 0..g.tile_rows() {
+                    for (r, pair) in split.chunks_exact_mut(2).enumerate() {
+                        let (left, right) = pair.split_at_mut(1);
+                        let (left, right) = (&mut left[0], &mut right[0]);
+                        left.fill(0.0);
+                        right.fill(0.0);
+                        let y = 2 * ty + r;
+                        if y < g.h {
+                            let row = &plane[y * g.w..][..g.w];
+                            let pairs = row.chunks_exact(2);
+                            if let [last] = pairs.remainder() {
+                                left[g.w / 2] = *last;
+                            }
+                            for (t, pair) in pairs.enumerate() {
+                                (left[t], right[t]) = (pair[0], pair[1]);
+                            }
+                        }
+                    }
+                    // A along the rows of each tile: combined[4 · row + b].
+                    for r in 0..2 {
+                        let (l, rt) = (&split[2 * r][..tw], &split[2 * r + 1][..tw]);
+                        let [c0, c1, c2, c3] = {
+                            let (rows, _) = combined.split_at_mut(4 * r + 4);
+                            let [c0, c1, c2, c3] = &mut rows[4 * r..] else {
+                                unreachable!("four rows")
+                            };
+                            [c0, c1, c2, c3].map(|c| &mut c[..tw])
+                        };
+                        for t in 0..tw {
+                            [c0[t], c1[t], c2[t], c3[t]] = output_adjoint_axis([l[t], rt[t]]);
+                        }
+                    }
+                    // A along the columns: 16 rows of dM.
                     let first = image * tiles + ty * tw;
-                    for tx in 0..tw {
-                        let (y, x) = (2 * ty, 2 * tx);
-                        let top = output_adjoint_axis([at(y, x), at(y, x + 1)]);
-                        let bottom = output_adjoint_axis([at(y + 1, x), at(y + 1, x + 1)]);
-                        for b in 0..4 {
-                            let col = output_adjoint_axis([top[b], bottom[b]]);
-                            for (a, value) in col.into_iter().enumerate() {
-                                dm_o[(a * 4 + b) * step + first + tx] = value;
+                    for b in 0..4 {
+                        let (top, bottom) = (&combined[b][..tw], &combined[4 + b][..tw]);
+                        for a in 0..4 {
+                            let out = &mut dm_o[(4 * a + b) * step + first..][..tw];
+                            for t in 0..tw {
+                                out[t] = output_adjoint_axis([top[t], bottom[t]])[a];
                             }
                         }
                     }
