@@ -77,8 +77,9 @@ impl<B: Backend> Renderer<B> {
         }
         let z = latents::<B>(seeds, self.config.z_dim, &self.device);
         let c = one_hot_labels::<B>(class, self.config.c_dim, seeds.len(), &self.device);
-        let ws = self.generator.mapping_ws(z, c, truncation);
-        let images = self.generator.synthesis.forward_taped(ws, noise, &mut tape);
+        let images = self
+            .generator
+            .forward_taped(z, c, truncation, noise, &mut tape);
         let pixels = to_pixels(images);
         (0..seeds.len()).map(|i| to_image(&pixels, i)).collect()
     }

@@ -10,6 +10,7 @@ use crate::layers::NoiseMode;
 use crate::mapping::MappingNetwork;
 use crate::state::{build_strict, join, ParamSource, StateDict};
 use crate::synthesis::SynthesisNetwork;
+use crate::tape::ActivationTape;
 
 #[derive(Module, Debug)]
 pub struct Generator<B: Backend> {
@@ -92,8 +93,21 @@ impl<B: Backend> Generator<B> {
         truncation: Truncation,
         noise_mode: NoiseMode,
     ) -> Tensor<B, 4> {
+        self.forward_taped(z, c, truncation, noise_mode, &mut ActivationTape::free())
+    }
+
+    /// As [`forward`](Self::forward), the synthesis network's activations recorded on or
+    /// replayed from `tape` (see [`ActivationTape`]).
+    pub fn forward_taped(
+        &self,
+        z: Tensor<B, 2>,
+        c: Option<Tensor<B, 2>>,
+        truncation: Truncation,
+        noise_mode: NoiseMode,
+        tape: &mut ActivationTape<B>,
+    ) -> Tensor<B, 4> {
         let ws = self.mapping_ws(z, c, truncation);
-        self.synthesis.forward(ws, noise_mode)
+        self.synthesis.forward_taped(ws, noise_mode, tape)
     }
 
     /// The official state dict (`mapping.*`, `synthesis.*`).

@@ -139,20 +139,14 @@ impl<B: Backend> ActivationTape<B> {
         gain: f64,
         limit: Option<f64>,
     ) -> Tensor<B, D> {
-        if applies::<B>(x.dtype()) {
-            match self.mode {
-                TapeMode::Free => {
-                    let op = lrelu_clamp_op(alpha, gain, limit);
-                    return epilogue(x, terms, Tail::Act(op));
-                }
-                TapeMode::Replay => {
-                    let (scale, offset) = self.next_activation();
-                    return epilogue(x, terms, Tail::Pattern { scale, offset });
-                }
-                TapeMode::Record => {}
+        match self.mode {
+            TapeMode::Free if applies::<B>(x.dtype()) => {
+                let op = lrelu_clamp_op(alpha, gain, limit);
+                epilogue(x, terms, Tail::Act(op))
             }
+            TapeMode::Replay => self.replay_activation(x, terms),
+            _ => self.leaky_relu_gain_clamp(apply_terms(x, terms), alpha, gain, limit),
         }
-        self.leaky_relu_gain_clamp(apply_terms(x, terms), alpha, gain, limit)
     }
 
     /// `clamp(gain · lrelu(x, alpha), ±limit)` (no clamp when `limit` is None): the tail of
@@ -202,18 +196,22 @@ impl<B: Backend> ActivationTape<B> {
                 });
                 y.clamp(-c, c)
             }
-            TapeMode::Replay => self.replay_activation(x),
+            TapeMode::Replay => self.replay_activation(x, Terms::bias(None)),
         }
     }
 
-    /// The next recorded activation applied to `x`.
-    fn replay_activation<const D: usize>(&mut self, x: Tensor<B, D>) -> Tensor<B, D> {
+    /// The next recorded activation applied to `x` after `terms` (one fused operation on
+    /// the CPU).
+    fn replay_activation<const D: usize>(
+        &mut self,
+        x: Tensor<B, D>,
+        terms: Terms<B>,
+    ) -> Tensor<B, D> {
         let (scale, offset) = self.next_activation();
         if applies::<B>(x.dtype()) {
-            let tail = Tail::Pattern { scale, offset };
-            return epilogue(x, Terms::bias(None), tail);
+            return epilogue(x, terms, Tail::Pattern { scale, offset });
         }
-        linear_map(x, scale, offset)
+        linear_map(apply_terms(x, terms), scale, offset)
     }
 
     /// The next recorded activation pattern.
@@ -239,7 +237,7 @@ impl<B: Backend> ActivationTape<B> {
                 });
                 x.clamp(-limit, limit)
             }
-            TapeMode::Replay => self.replay_activation(x),
+            TapeMode::Replay => self.replay_activation(x, Terms::bias(None)),
         }
     }
 
