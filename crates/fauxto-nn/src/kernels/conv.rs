@@ -29,6 +29,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::transposed;
 use super::winograd::{self, Geometry};
 use super::{back, OnCpu};
 
@@ -55,7 +56,7 @@ fn tensor(values: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
 /// The k x k patches of `plane` ([C, H, W]) at `stride` with zero padding `pad`, one patch
 /// per window position, each patch (c, ky, kx) contiguous: [out_h·out_w, C·k²] (the layout
 /// the matrix kernel reads without repacking).
-fn im2col(
+pub(super) fn im2col(
     plane: &[f32],
     [c, h, w]: [usize; 3],
     k: usize,
@@ -283,7 +284,8 @@ impl Backward<Flex, 2> for Conv2dBackward {
     }
 }
 
-/// The backward pass of a transposed convolution with padding 0 (weight [I, O, k, k]).
+/// The backward pass of a transposed convolution with padding 0 (weight [I, O, k, k]): both
+/// gradients from one set of output-gradient patches (see [`super::transposed`]).
 #[derive(Debug)]
 struct ConvTranspose2dBackward;
 
@@ -291,16 +293,50 @@ impl Backward<Flex, 2> for ConvTranspose2dBackward {
     type State = Saved;
 
     fn backward(self, ops: Ops<Saved, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
-        register_gradients(
-            ops,
-            grads,
-            |dy, x, s| patch_product(x, dy, s.k, s.stride, 0),
-            |dy, w, s| {
-                let options = ConvOptions::new([s.stride; 2], [0, 0], [1, 1], 1);
-                Flex::conv2d(dy, w.clone(), None, options)
-            },
+        let [x_node, w_node] = ops.parents;
+        let s = ops.state;
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (_, dy) = contiguous::<4>(&dy);
+        let x =
+            s.x.as_ref()
+                .filter(|_| w_node.is_some())
+                .map(contiguous::<4>);
+        let w =
+            s.w.as_ref()
+                .filter(|_| x_node.is_some())
+                .map(contiguous::<4>);
+        let [h, wd] = s.size;
+        let dims = |t: &Option<([usize; 4], FlexTensor)>| t.as_ref().map(|(d, _)| *d);
+        let (n, i, o) = match (dims(&x), dims(&w)) {
+            (Some([n, i, ..]), Some([_, o, ..])) => (n, i, o),
+            (Some([n, i, ..]), None) => (n, i, dy.layout().shape()[1]),
+            (None, Some([i, o, ..])) => (dy.layout().shape()[0], i, o),
+            (None, None) => return,
+        };
+        let (dx, dw) = transposed::gradients(
+            values(&dy),
+            x.as_ref().map(|(_, x)| values(x)),
+            w.as_ref().map(|(_, w)| values(w)),
+            [n, i, h, wd],
+            [o, s.k],
+            s.stride,
         );
+        if let (Some(node), Some(dw)) = (w_node, dw) {
+            grads.register::<Flex>(node.id, tensor(dw, [i, o, s.k, s.k]));
+        }
+        if let (Some(node), Some(dx)) = (x_node, dx) {
+            grads.register::<Flex>(node.id, tensor(dx, [n, i, h, wd]));
+        }
     }
+}
+
+/// `conv_transpose2d(x, w)` with no padding by [`transposed::forward`].
+fn transposed_conv(x: &FlexTensor, w: &FlexTensor, stride: usize) -> FlexTensor {
+    let ([n, i, h, wd], x) = contiguous::<4>(x);
+    let ([_, o, k, _], w) = contiguous::<4>(w);
+    let y = transposed::forward(values(&x), [n, i, h, wd], values(&w), [o, k], stride);
+    let size = |s: usize| transposed::output_size(s, k, stride);
+    tensor(y, [n, o, size(h), size(wd)])
 }
 
 /// `forward(x, w)` recorded with its backward pass `op`, which keeps the input when the
@@ -393,7 +429,7 @@ pub fn conv2d<B: Backend>(
 }
 
 /// `conv_transpose2d(x, w)` (weight [I, O, k, k], square stride, no padding, no bias) on the
-/// tracked CPU backend with the backward pass above; `(x, w)` back elsewhere.
+/// CPU backend, tracked with the backward pass above; `(x, w)` back elsewhere.
 #[allow(clippy::type_complexity)]
 pub fn conv_transpose2d<B: Backend>(
     x: Tensor<B, 4>,
@@ -402,11 +438,14 @@ pub fn conv_transpose2d<B: Backend>(
 ) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 4>)> {
     let (x, w) = match CpuPair::of(x, w)? {
         CpuPair::Tracked(x, w) => (x, w),
-        CpuPair::Plain(x, w) => return Err((back(OnCpu::Plain(x)), back(OnCpu::Plain(w)))),
+        CpuPair::Plain(x, w) => {
+            let (x, w) = (x.into_primitive().tensor(), w.into_primitive().tensor());
+            let y = Tensor::from_primitive(TensorPrimitive::Float(transposed_conv(&x, &w, stride)));
+            return Ok(back(OnCpu::Plain(y)));
+        }
     };
-    let options = ConvTransposeOptions::new([stride; 2], [0, 0], [0, 0], [1, 1], 1);
     let y = record(ConvTranspose2dBackward, x, w, stride, 0, |x, w| {
-        Flex::conv_transpose2d(x, w, None, options)
+        transposed_conv(&x, &w, stride)
     });
     Ok(back(OnCpu::Tracked(y)))
 }
@@ -506,7 +545,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_tensors_take_only_the_winograd_convolution() {
+    fn plain_tensors_take_the_winograd_and_the_transposed_convolution() {
         let dev = Default::default();
         let normal = Distribution::Normal(0.0, 1.0);
         let x = Tensor::<Flex, 4>::random([2, 5, 7, 6], normal, &dev);
@@ -517,6 +556,9 @@ mod tests {
         assert!(max_rel(ours, burns) < 1e-5);
         assert!(conv2d(x.clone(), w.clone(), 2, 1).is_err());
         assert!(conv2d(x.clone(), w.clone(), 1, 0).is_err());
-        assert!(conv_transpose2d(x, w.swap_dims(0, 1), 2).is_err());
+        let w = w.swap_dims(0, 1);
+        let ours = conv_transpose2d(x.clone(), w.clone(), 2).expect("transposed, stride 2");
+        let options = ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1);
+        assert!(max_rel(ours, module::conv_transpose2d(x, w, None, options)) < 1e-5);
     }
 }

@@ -19,6 +19,7 @@ pub mod epilogue;
 pub mod fir;
 mod planes;
 mod scratch;
+mod transposed;
 pub mod winograd;
 
 /// 0: not yet read from the environment; 1: off; 2: on.
