@@ -271,6 +271,11 @@ impl Backward<Flex, 2> for Conv2dBackward {
                 let out = dy.layout().shape().to_vec();
                 let rest =
                     |size: usize, out: usize| size + 2 * s.padding - ((out - 1) * s.stride + s.k);
+                if s.padding == 0 && rest(s.size[0], out[2]) == 0 && rest(s.size[1], out[3]) == 0 {
+                    // The windows cover the input exactly (the down-sampling layers, after
+                    // their FIR filter): the transposed convolution is the input gradient.
+                    return transposed_conv(&dy, w, s.stride);
+                }
                 let options = ConvTransposeOptions::new(
                     [s.stride; 2],
                     [s.padding; 2],
