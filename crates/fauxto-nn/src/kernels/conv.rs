@@ -29,6 +29,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, ModuleOps};
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::product::product;
 use super::transposed;
 use super::winograd::{self, Geometry};
 use super::{back, OnCpu};
@@ -132,29 +133,17 @@ fn patch_product(
         im2col(q_n, [b, h, w], k, stride, pad, [out_h, out_w], &mut cols);
         let p_n = &p[image * a * positions..(image + 1) * a * positions];
         // dw[A, rows] (+)= p_n[A, L] · cols[L, rows].
-        unsafe {
-            gemm::gemm(
-                a,
-                rows,
-                positions,
-                dw.as_mut_ptr(),
-                1,
-                rows as isize,
-                image > 0,
-                p_n.as_ptr(),
-                1,
-                positions as isize,
-                cols.as_ptr(),
-                1,
-                rows as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-        }
+        let (r, l) = (rows as isize, positions as isize);
+        product(
+            [a, rows, positions],
+            &mut dw,
+            [r, 1],
+            image > 0,
+            p_n,
+            [l, 1],
+            &cols,
+            [r, 1],
+        );
     }
     tensor(dw, [a, b, k, k])
 }

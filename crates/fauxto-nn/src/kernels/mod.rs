@@ -18,6 +18,7 @@ pub mod conv;
 pub mod epilogue;
 pub mod fir;
 mod planes;
+mod product;
 mod scratch;
 mod transposed;
 pub mod winograd;

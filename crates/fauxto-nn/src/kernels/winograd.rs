@@ -404,6 +404,14 @@ fn chunks(g: Geometry, channels: usize) -> impl Iterator<Item = (usize, Geometry
     })
 }
 
+/// The transformed input of the chunk `c` of `x` (geometry `g`) that starts at image `first`.
+fn transformed_input(x: &[f32], g: Geometry, first: usize, c: Geometry) -> Scratch {
+    let values = g.channels * g.plane();
+    let mut v = Scratch::take(g.channels * c.block());
+    transform_input(&x[first * values..][..c.n * values], c, &mut v);
+    v
+}
+
 /// `conv2d(x, w)` with stride 1 and padding 1: `x` [N, I, H, W] (`g`), `w` [O, I, 3, 3];
 /// returns y [N, O, H, W].
 pub fn conv3x3(x: &[f32], g: Geometry, w: &[f32], o: usize) -> Vec<f32> {
@@ -414,12 +422,7 @@ pub fn conv3x3(x: &[f32], g: Geometry, w: &[f32], o: usize) -> Vec<f32> {
     let mut y = vec![0f32; g.n * o * g.plane()];
     for (first, c) in chunks(g, i.max(o)) {
         let c_out = Geometry { channels: o, ..c };
-        let mut v = Scratch::take(i * c.block());
-        transform_input(
-            &x[first * i * g.plane()..][..c.n * i * g.plane()],
-            c,
-            &mut v,
-        );
+        let v = transformed_input(x, g, first, c);
         let mut m = Scratch::take(o * c_out.block());
         let (step, block) = (c.step() as isize, c.block() as isize);
         let (xi, i_) = (XI as isize, i as isize);
@@ -450,12 +453,7 @@ pub fn conv3x3_weight_gradient(x: &[f32], g: Geometry, dy: &[f32], o: usize) -> 
     let mut du = vec![0f32; XI * o * i];
     for (first, c) in chunks(g, i.max(o)) {
         let c_out = Geometry { channels: o, ..c };
-        let mut v = Scratch::take(i * c.block());
-        transform_input(
-            &x[first * i * g.plane()..][..c.n * i * g.plane()],
-            c,
-            &mut v,
-        );
+        let v = transformed_input(x, g, first, c);
         let mut dm = Scratch::take(o * c_out.block());
         let dy_c = &dy[first * o * g.plane()..][..c.n * o * g.plane()];
         transform_output_gradient(dy_c, c_out, &mut dm);
