@@ -10,13 +10,14 @@
 //!   product per image with all of the weight as its result, accumulated in place;
 //! - input gradient of a stride-1 convolution: the convolution of the output gradient with
 //!   the flipped, transposed weight and padding `k − 1 − p` (burn's parallel forward);
-//! - for the transposed stride-2 convolution of the up-sampling layers, the input gradient is
-//!   a stride-2 convolution (burn's) and the weight gradient the same product with the roles
-//!   of input and output gradient exchanged: `dW[I, O·k²] = Σ_n X_n[I, L] · im2col(dY_n)ᵀ`.
+//! - the input gradient of a stride-2 convolution whose windows cover its input exactly is
+//!   the transposed convolution of `kernels::transposed`.
 //!
 //! The stride-1, padding-1 3x3 convolution, most of the arithmetic of both networks, runs
-//! forward and backward by Winograd's F(2×2, 3×3) instead (see [`super::winograd`]), on the
-//! plain CPU backend (generation) as well; other forward passes stay burn's.
+//! forward and backward by Winograd's F(2×2, 3×3) instead (see [`super::winograd`]), and
+//! the up-sampling layers' transposed convolution by `kernels::transposed` (both gradients
+//! from one set of patches); both on the plain CPU backend (generation) as well. Other
+//! forward passes stay burn's.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -112,8 +113,10 @@ pub(super) fn im2col(
 }
 
 /// `Σ_n P_n[A, L] · im2col(Q_n)[B·k², L]ᵀ` as [A, B, k, k]: the weight gradient of a
-/// convolution (P the output gradient, Q the input) or of a transposed convolution (P the
-/// input, Q the output gradient). `p` is [N, A, out_h, out_w], `q` is [N, B, H, W].
+/// convolution, P the output gradient [N, A, out_h, out_w] and Q the input [N, B, H, W].
+/// (The transposed convolution's weight gradient is the same product with the roles
+/// exchanged; [`super::transposed::gradients`] takes it beside the input gradient, from the
+/// same patches.)
 fn patch_product(
     p: &FlexTensor,
     q: &FlexTensor,
