@@ -5,9 +5,14 @@
 # cycle after a warm-up cycle. Prints one JSON line per measurement and a table.
 #
 #   bench/train.sh                          # CPU: small preset at 32² and 64², batch 16
+#   PEERS=0 bench/train.sh                  # without the per-core peers row (see below)
 #   RESOLUTIONS=64 BATCH=32 bench/train.sh
 #   FAUXTO_KERNELS=0 bench/train.sh       # fauxto on burn's own operations (no fauxto kernels)
 #   DEVICE=cuda RESOLUTIONS="64 128" BATCH=32 bench/train.sh   # GPU; TF32=1 lets PyTorch use TF32
+#
+# On the CPU, fauxto is measured twice: one process whose operations split over all threads
+# (the default), and one peer per thread (`--devices cpu:THREADS`: data-parallel peers in
+# one process, each on a thread of its own, the same step to float rounding).
 #
 # Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
 # project (../shared/data) and PyTorch for the peer (`pip install -r tools/requirements.txt`).
@@ -22,6 +27,7 @@ FAUXTO=${FAUXTO:-target/release/fauxto}
 ZIP=${ZIP:-../shared/data/utkface-128.zip}
 DEVICE=${DEVICE:-cpu}
 TF32=${TF32:-0}
+PEERS=${PEERS:-1}
 torch_flags=(--device "$DEVICE")
 [ "$TF32" = 1 ] && torch_flags+=(--tf32)
 [ -x "$FAUXTO" ] || cargo build --release -p fauxto
@@ -32,17 +38,25 @@ results=$work/results.jsonl
 for res in $RESOLUTIONS; do
     "$FAUXTO" dataset "$ZIP" --out "$work/d$res" --res "$res" --max-images 2048 --json >/dev/null
     tick=$(python3 -c "print($BATCH * 16 / 1000)")
-    RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res" \
-        --preset "$PRESET" --batch "$BATCH" --device "$DEVICE" --aug noaug --max-steps 32 --tick "$tick" --snap 1000 2>/dev/null >/dev/null
-    # The second tick: steps 16..31, a full regularisation cycle after warm-up.
-    python3 - "$work/r$res/metrics.jsonl" "$res" "$BATCH" "$PRESET" "$THREADS" <<'PY' | tee -a "$results"
+    setups=(one)
+    [ "$DEVICE" = cpu ] && [ "$PEERS" = 1 ] && [ "$THREADS" -gt 1 ] && setups+=(peers)
+    for setup in "${setups[@]}"; do
+        extra=()
+        [ "$setup" = peers ] && extra=(--devices "cpu:$THREADS")
+        RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res-$setup" \
+            --preset "$PRESET" --batch "$BATCH" --device "$DEVICE" --aug noaug --max-steps 32 --tick "$tick" --snap 1000 \
+            "${extra[@]}" 2>/dev/null >/dev/null
+        # The second tick: steps 16..31, a full regularisation cycle after warm-up.
+        python3 - "$work/r$res-$setup/metrics.jsonl" "$res" "$BATCH" "$PRESET" "$THREADS" "$setup" <<'PY' | tee -a "$results"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
 m = lines[-1]
-print(json.dumps({"peer": "fauxto", "res": int(sys.argv[2]), "batch": int(sys.argv[3]),
+peer = "fauxto" if sys.argv[6] == "one" else "fauxto-peers"
+print(json.dumps({"peer": peer, "res": int(sys.argv[2]), "batch": int(sys.argv[3]),
                   "preset": sys.argv[4], "threads": int(sys.argv[5]),
                   "img_per_s": m["img_per_s"], "s_per_kimg": 1000 / m["img_per_s"]}))
 PY
+    done
     python3 tools/bench_train_torch.py --res "$res" --batch "$BATCH" --preset "$PRESET" \
         --steps 16 --warmup 1 --threads "$THREADS" "${torch_flags[@]}" --json | tee -a "$results"
 done
@@ -50,9 +64,12 @@ done
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"\n{'res':>4} {'batch':>5} {'fauxto img/s':>13} {'pytorch img/s':>14} {'ratio':>6}")
+print(f"\n{'res':>4} {'batch':>5} {'fauxto img/s':>13} {'peers img/s':>12} {'pytorch img/s':>14} {'ratio':>6} {'peers':>6}")
 for res in sorted({r["res"] for r in rows}):
     f = next(r for r in rows if r["res"] == res and r["peer"] == "fauxto")
+    p = next((r for r in rows if r["res"] == res and r["peer"] == "fauxto-peers"), None)
     t = next(r for r in rows if r["res"] == res and r["peer"] == "pytorch")
-    print(f"{res:>4} {f['batch']:>5} {f['img_per_s']:>13.2f} {t['img_per_s']:>14.2f} {f['img_per_s'] / t['img_per_s']:>6.2f}")
+    peers = f"{p['img_per_s']:>12.2f}" if p else f"{'-':>12}"
+    ratio = f"{p['img_per_s'] / t['img_per_s']:>6.2f}" if p else f"{'-':>6}"
+    print(f"{res:>4} {f['batch']:>5} {f['img_per_s']:>13.2f} {peers} {t['img_per_s']:>14.2f} {f['img_per_s'] / t['img_per_s']:>6.2f} {ratio}")
 PY

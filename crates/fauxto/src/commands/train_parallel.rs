@@ -19,9 +19,9 @@ use crate::backend::DeviceKind;
 
 #[derive(Debug, Args, Clone)]
 pub struct ParallelArgs {
-    /// Train data-parallel on several devices of this process: cpu:N (N peers sharing
-    /// the CPU) or cuda:0,cuda:1,... Every batch is split evenly; the result is the
-    /// single-device run's.
+    /// Train data-parallel on several devices of this process: cpu:N (N peers, each on
+    /// its share of the CPU's threads) or cuda:0,cuda:1,... Every batch is split evenly;
+    /// the result is the single-device run's.
     #[arg(long)]
     pub devices: Option<String>,
     /// Number of processes of a multi-process run (each started with the same options
@@ -86,6 +86,14 @@ fn device_indices(spec: &str) -> Result<Vec<u16>> {
         return Err(bad());
     }
     Ok(indices)
+}
+
+/// Threads of each CPU peer's own pool: the process's threads shared out evenly, one at
+/// least. Peers on pools of their own keep every core busy with whole operations; peers
+/// that split each operation over one shared pool leave cores idle in the operations
+/// too small to split well (`bench/parallel.sh`).
+fn peer_threads(threads: usize, peers: usize) -> usize {
+    (threads / peers.max(1)).max(1)
 }
 
 /// `HOST:PORT` split at its last colon.
@@ -196,16 +204,34 @@ pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result
     }
     // One thread per local peer; the first to fail ends the run (the others would wait
     // for it in their next collective step).
+    let cpu_peers = p.devices.as_deref().is_some_and(|d| d.starts_with("cpu:"));
+    let threads = peer_threads(rayon::current_num_threads(), devices.len());
     let (done, results) = mpsc::channel::<Result<()>>();
     for (local, device) in devices.into_iter().enumerate() {
         let (args, cluster, done) = (args.clone(), cluster.clone(), done.clone());
+        let rank = cluster.rank_of(local);
+        let pool = cpu_peers
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(move |t| format!("peer-{rank}-{t}"))
+                    .build()
+            })
+            .transpose()
+            .context("start a peer's threads")?;
         std::thread::Builder::new()
-            .name(format!("peer-{}", cluster.rank_of(local)))
+            .name(format!("peer-{rank}"))
             .spawn(move || {
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    train_peer::<AB>(&device, &args, &cluster, local)
-                }))
-                .unwrap_or_else(|_| bail!("peer {} panicked", cluster.rank_of(local)));
+                let train = || {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        train_peer::<AB>(&device, &args, &cluster, local)
+                    }))
+                    .unwrap_or_else(|_| bail!("peer {rank} panicked"))
+                };
+                let result = match pool {
+                    Some(pool) => pool.install(train),
+                    None => train(),
+                };
                 let _ = done.send(result);
             })?;
     }
@@ -219,4 +245,18 @@ pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result
         std::thread::sleep(Duration::from_secs(2));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_peers_share_the_threads_out_evenly() {
+        assert_eq!(peer_threads(2, 2), 1);
+        assert_eq!(peer_threads(8, 3), 2);
+        assert_eq!(peer_threads(16, 1), 16);
+        // More peers than threads: each still gets a thread of its own.
+        assert_eq!(peer_threads(1, 4), 1);
+    }
 }
