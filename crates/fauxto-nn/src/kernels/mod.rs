@@ -17,6 +17,7 @@ pub mod activation;
 pub mod conv;
 pub mod epilogue;
 pub mod fir;
+pub mod grid_sample;
 mod planes;
 mod product;
 mod scratch;

@@ -148,7 +148,11 @@ fn geometric<B: Backend>(x: Tensor<B, 4>, params: &[AugmentParams]) -> Tensor<B,
     let options = GridSampleOptions::new(InterpolateMode::Bilinear)
         .with_padding_mode(GridSamplePaddingMode::Zeros)
         .with_align_corners(false);
-    let x = x.grid_sample_2d(grid, options);
+    // fauxto's kernel on the CPU; burn's operation elsewhere.
+    let x = match fauxto_nn::kernels::grid_sample::bilinear(x, grid) {
+        Ok(sampled) => sampled,
+        Err((x, grid)) => x.grid_sample_2d(grid, options),
+    };
 
     let down_pad = [
         -(HZ_PAD as isize) * 2 + (taps.len() as isize - 1) / 2,
