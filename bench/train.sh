@@ -5,14 +5,15 @@
 # cycle after a warm-up cycle. Prints one JSON line per measurement and a table.
 #
 #   bench/train.sh                          # CPU: small preset at 32² and 64², batch 16
-#   PEERS=0 bench/train.sh                  # without the per-core peers row (see below)
+#   PEERS=0 bench/train.sh                  # without the peers row (see below)
 #   RESOLUTIONS=64 BATCH=32 bench/train.sh
 #   FAUXTO_KERNELS=0 bench/train.sh       # fauxto on burn's own operations (no fauxto kernels)
 #   DEVICE=cuda RESOLUTIONS="64 128" BATCH=32 bench/train.sh   # GPU; TF32=1 lets PyTorch use TF32
 #
 # On the CPU, fauxto is measured twice: one process whose operations split over all threads
-# (the default), and one peer per thread (`--devices cpu:THREADS`: data-parallel peers in
-# one process, each on a thread of its own, the same step to float rounding).
+# (the default), and data-parallel peers in one process, each on its share of the threads
+# (`--devices cpu:P`, the same step to float rounding): one per thread, at most one per
+# minibatch-std group of 4 in the batch (P = 2 on 2 cores at batch 16).
 #
 # Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
 # project (../shared/data) and PyTorch for the peer (`pip install -r tools/requirements.txt`).
@@ -28,6 +29,7 @@ ZIP=${ZIP:-../shared/data/utkface-128.zip}
 DEVICE=${DEVICE:-cpu}
 TF32=${TF32:-0}
 PEERS=${PEERS:-1}
+peers=$(( THREADS < BATCH / 4 ? THREADS : BATCH / 4 ))
 torch_flags=(--device "$DEVICE")
 [ "$TF32" = 1 ] && torch_flags+=(--tf32)
 [ -x "$FAUXTO" ] || cargo build --release -p fauxto
@@ -39,10 +41,10 @@ for res in $RESOLUTIONS; do
     "$FAUXTO" dataset "$ZIP" --out "$work/d$res" --res "$res" --max-images 2048 --json >/dev/null
     tick=$(python3 -c "print($BATCH * 16 / 1000)")
     setups=(one)
-    [ "$DEVICE" = cpu ] && [ "$PEERS" = 1 ] && [ "$THREADS" -gt 1 ] && setups+=(peers)
+    [ "$DEVICE" = cpu ] && [ "$PEERS" = 1 ] && [ "$peers" -gt 1 ] && setups+=(peers)
     for setup in "${setups[@]}"; do
         extra=()
-        [ "$setup" = peers ] && extra=(--devices "cpu:$THREADS")
+        [ "$setup" = peers ] && extra=(--devices "cpu:$peers")
         RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res-$setup" \
             --preset "$PRESET" --batch "$BATCH" --device "$DEVICE" --aug noaug --max-steps 32 --tick "$tick" --snap 1000 \
             "${extra[@]}" 2>/dev/null >/dev/null
