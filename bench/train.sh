@@ -13,7 +13,8 @@
 # On the CPU, fauxto is measured twice: one process whose operations split over all threads
 # (the default), and data-parallel peers in one process, each on its share of the threads
 # (`--devices cpu:P`, the same step to float rounding): one per thread, at most one per
-# minibatch-std group of 4 in the batch (P = 2 on 2 cores at batch 16).
+# minibatch-std group of 4 in the batch, as many as split it evenly (P = 2 on 2 cores at
+# batch 16).
 #
 # Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
 # project (../shared/data) and PyTorch for the peer (`pip install -r tools/requirements.txt`).
@@ -30,6 +31,10 @@ DEVICE=${DEVICE:-cpu}
 TF32=${TF32:-0}
 PEERS=${PEERS:-1}
 peers=$(( THREADS < BATCH / 4 ? THREADS : BATCH / 4 ))
+# The batch's groups and its path-length half must split evenly over the peers.
+while [ "$peers" -gt 1 ] && (( (BATCH / 4) % peers || (BATCH / 2) % peers )); do
+    peers=$((peers - 1))
+done
 torch_flags=(--device "$DEVICE")
 [ "$TF32" = 1 ] && torch_flags+=(--tf32)
 [ -x "$FAUXTO" ] || cargo build --release -p fauxto
