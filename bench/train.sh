@@ -50,9 +50,10 @@ for res in $RESOLUTIONS; do
     for setup in "${setups[@]}"; do
         extra=()
         [ "$setup" = peers ] && extra=(--devices "cpu:$peers")
+        log=$work/r$res-$setup.log
         RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res-$setup" \
             --preset "$PRESET" --batch "$BATCH" --device "$DEVICE" --aug noaug --max-steps 32 --tick "$tick" --snap 1000 \
-            "${extra[@]}" 2>/dev/null >/dev/null
+            ${extra[@]+"${extra[@]}"} >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
         # The second tick: steps 16..31, a full regularisation cycle after warm-up.
         python3 - "$work/r$res-$setup/metrics.jsonl" "$res" "$BATCH" "$PRESET" "$THREADS" "$setup" <<'PY' | tee -a "$results"
 import json, sys
@@ -71,12 +72,12 @@ done
 python3 - "$results" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(f"\n{'res':>4} {'batch':>5} {'fauxto img/s':>13} {'peers img/s':>12} {'pytorch img/s':>14} {'ratio':>6} {'peers':>6}")
+print(f"\n{'res':>4} {'batch':>5} {'fauxto img/s':>13} {'peers img/s':>12} {'pytorch img/s':>14} {'ratio':>6} {'peers ratio':>11}")
 for res in sorted({r["res"] for r in rows}):
     f = next(r for r in rows if r["res"] == res and r["peer"] == "fauxto")
     p = next((r for r in rows if r["res"] == res and r["peer"] == "fauxto-peers"), None)
     t = next(r for r in rows if r["res"] == res and r["peer"] == "pytorch")
     peers = f"{p['img_per_s']:>12.2f}" if p else f"{'-':>12}"
-    ratio = f"{p['img_per_s'] / t['img_per_s']:>6.2f}" if p else f"{'-':>6}"
+    ratio = f"{p['img_per_s'] / t['img_per_s']:>11.2f}" if p else f"{'-':>11}"
     print(f"{res:>4} {f['batch']:>5} {f['img_per_s']:>13.2f} {peers} {t['img_per_s']:>14.2f} {f['img_per_s'] / t['img_per_s']:>6.2f} {ratio}")
 PY

@@ -22,6 +22,9 @@ use rayon::prelude::*;
 
 use super::{back, OnCpu};
 
+/// The offset of a neighbour outside the image.
+const OUTSIDE: u32 = u32::MAX;
+
 /// The four input pixels and bilinear weights of every output pixel of every image.
 #[derive(Debug)]
 struct Plan {
@@ -29,8 +32,8 @@ struct Plan {
     input: [usize; 4],
     /// Output height and width.
     output: [usize; 2],
-    /// Per image and output pixel: the plane offsets of the four neighbours (0 where the
-    /// neighbour lies outside the image, whose weight is then 0).
+    /// Per image and output pixel: the plane offsets of the four neighbours ([`OUTSIDE`]
+    /// where the neighbour lies outside the image: zero padding, never read).
     index: Vec<[u32; 4]>,
     weight: Vec<[f32; 4]>,
 }
@@ -52,7 +55,7 @@ impl Plan {
                 let (x0, y0) = (ix.floor(), iy.floor());
                 let (wx1, wy1) = (ix - x0, iy - y0);
                 let (wx0, wy0) = (1.0 - wx1, 1.0 - wy1);
-                let mut index = [0u32; 4];
+                let mut index = [OUTSIDE; 4];
                 let mut weight = [0f32; 4];
                 let corners = [
                     (x0, y0, wx0 * wy0),
@@ -92,7 +95,10 @@ impl Plan {
             let index = &self.index[image * pixels..][..pixels];
             let weight = &self.weight[image * pixels..][..pixels];
             for ((o, idx), wt) in out.iter_mut().zip(index).zip(weight) {
-                *o = (0..4).map(|k| wt[k] * plane[idx[k] as usize]).sum();
+                *o = (0..4)
+                    .filter(|&k| idx[k] != OUTSIDE)
+                    .map(|k| wt[k] * plane[idx[k] as usize])
+                    .sum();
             }
         });
         y
@@ -109,7 +115,7 @@ impl Plan {
             let index = &self.index[image * pixels..][..pixels];
             let weight = &self.weight[image * pixels..][..pixels];
             for ((g, idx), wt) in grad.iter().zip(index).zip(weight) {
-                for k in 0..4 {
+                for k in (0..4).filter(|&k| idx[k] != OUTSIDE) {
                     plane[idx[k] as usize] += wt[k] * g;
                 }
             }
@@ -138,6 +144,16 @@ fn sampled(plan: &Plan, x: FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(y, [n, c, plan.output[0], plan.output[1]]))
 }
 
+/// Whether a gradient flows to `t`: a leaf that requires one, or a tensor computed from one.
+fn tracked(t: &Tensor<burn::backend::Autodiff<Flex>, 4>) -> bool {
+    !t.clone()
+        .into_primitive()
+        .tensor()
+        .node
+        .requirement
+        .is_none()
+}
+
 /// The backward pass: the output gradient scattered back through the saved plan.
 #[derive(Debug)]
 struct GridSampleBackward;
@@ -158,15 +174,16 @@ impl Backward<Flex, 1> for GridSampleBackward {
 /// `grid_sample(x, grid)` (bilinear, zero padding, `align_corners = false`) with fauxto's
 /// kernel: `x` [N, C, H, W], `grid` [N, Ho, Wo, 2] → [N, C, Ho, Wo], its gradient taken
 /// to `x` only. Both come back unchanged when the kernel does not apply (another backend,
-/// kernels off, not float32, a tracked grid, images too large for 32-bit offsets).
+/// kernels off, not float32, a grid a gradient flows to, empty images or grids, images too
+/// large for 32-bit offsets).
 #[allow(clippy::type_complexity)]
 pub fn bilinear<B: Backend>(
     x: Tensor<B, 4>,
     grid: Tensor<B, 4>,
 ) -> Result<Tensor<B, 4>, (Tensor<B, 4>, Tensor<B, 4>)> {
     let [n, c, h, w] = x.dims();
-    let [gn, _, _, two] = grid.dims();
-    let fits = h * w <= u32::MAX as usize && gn == n && two == 2;
+    let [gn, ho, wo, two] = grid.dims();
+    let fits = h * w > 0 && h * w < OUTSIDE as usize && ho * wo > 0 && gn == n && two == 2;
     if x.dtype() != DType::F32 || grid.dtype() != DType::F32 || !fits {
         return Err((x, grid));
     }
@@ -181,7 +198,7 @@ pub fn bilinear<B: Backend>(
             let y = sampled(&plan, x.into_primitive().tensor());
             OnCpu::Plain(Tensor::from_primitive(TensorPrimitive::Float(y)))
         }
-        (OnCpu::Tracked(x), OnCpu::Tracked(grid)) if !grid.is_require_grad() => {
+        (OnCpu::Tracked(x), OnCpu::Tracked(grid)) if !tracked(&grid) => {
             let grid = grid.inner().into_primitive().tensor();
             let plan = std::sync::Arc::new(plan_of(grid, input));
             let x = x.into_primitive().tensor();
@@ -275,11 +292,35 @@ mod tests {
         assert_eq!(at([-0.5, 0.0, 0.5, 1.0]), vec![1.5, 2.5, 3.5, 2.0]);
     }
 
+    /// A grid a gradient flows to (a leaf, or computed from one) goes to burn's operation,
+    /// which differentiates it; so do empty images and grids.
     #[test]
-    fn a_tracked_grid_is_handed_back() {
+    fn tracked_grids_and_empty_shapes_are_handed_back() {
         let dev = Default::default();
         let x = Tensor::<AB, 4>::zeros([1, 1, 4, 4], &dev).require_grad();
-        let grid = Tensor::<AB, 4>::zeros([1, 2, 2, 2], &dev).require_grad();
-        assert!(bilinear(x, grid).is_err());
+        let leaf = Tensor::<AB, 4>::zeros([1, 2, 2, 2], &dev).require_grad();
+        assert!(bilinear(x.clone(), leaf.clone()).is_err());
+        assert!(bilinear(x, leaf.mul_scalar(0.5)).is_err());
+        let empty = Tensor::<Flex, 4>::zeros([1, 1, 0, 4], &dev);
+        let grid = Tensor::<Flex, 4>::zeros([1, 2, 2, 2], &dev);
+        assert!(bilinear(empty, grid.clone()).is_err());
+        let x = Tensor::<Flex, 4>::zeros([1, 1, 4, 4], &dev);
+        assert!(bilinear(x, Tensor::<Flex, 4>::zeros([1, 0, 2, 2], &dev)).is_err());
+    }
+
+    /// Zero padding is never read: a non-finite pixel does not reach outputs whose other
+    /// corners fall outside the image (as in PyTorch, which skips them).
+    #[test]
+    fn corners_outside_the_image_are_not_read() {
+        let dev = Default::default();
+        let x = Tensor::<Flex, 4>::from_floats([[[[f32::INFINITY, 1.0], [1.0, 1.0]]]], &dev);
+        // Pixel (1, 1)'s centre, and half a pixel past the bottom-right corner.
+        let grid = Tensor::<Flex, 4>::from_floats([[[[0.5, 0.5], [1.0, 1.0]]]], &dev);
+        let y = bilinear(x, grid)
+            .expect("applies")
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert_eq!(y, vec![1.0, 0.25]);
     }
 }

@@ -88,12 +88,14 @@ fn device_indices(spec: &str) -> Result<Vec<u16>> {
     Ok(indices)
 }
 
-/// Threads of each CPU peer's own pool: the process's threads shared out evenly, one at
-/// least. Peers on pools of their own keep every core busy with whole operations; peers
-/// that split each operation over one shared pool leave cores idle in the operations
-/// too small to split well (`bench/parallel.sh`).
-fn peer_threads(threads: usize, peers: usize) -> usize {
-    (threads / peers.max(1)).max(1)
+/// Threads of the `local`-th CPU peer's own pool: the process's threads shared out as
+/// evenly as they go (the first peers take the remainder; rank 0 also writes the run's
+/// files), one at least. Peers on pools of their own keep every core busy with whole
+/// operations; peers that split each operation over one shared pool leave cores idle in
+/// the operations too small to split well (`bench/RESULTS.md`, "One peer per core").
+fn peer_threads(threads: usize, peers: usize, local: usize) -> usize {
+    let peers = peers.max(1);
+    (threads / peers + usize::from(local < threads % peers)).max(1)
 }
 
 /// `HOST:PORT` split at its last colon.
@@ -205,20 +207,26 @@ pub fn run<AB: AutodiffBackend>(device: &AB::Device, args: &TrainArgs) -> Result
     // One thread per local peer; the first to fail ends the run (the others would wait
     // for it in their next collective step).
     let cpu_peers = p.devices.as_deref().is_some_and(|d| d.starts_with("cpu:"));
-    let threads = peer_threads(rayon::current_num_threads(), devices.len());
+    let (threads, peers) = (rayon::current_num_threads(), devices.len());
+    // Every pool before any peer starts: a peer that started would wait for the others.
+    let pools = (0..peers)
+        .map(|local| {
+            let rank = cluster.rank_of(local);
+            cpu_peers
+                .then(|| {
+                    rayon::ThreadPoolBuilder::new()
+                        .num_threads(peer_threads(threads, peers, local))
+                        .thread_name(move |t| format!("peer-{rank}-{t}"))
+                        .build()
+                })
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .context("start the peers' threads")?;
     let (done, results) = mpsc::channel::<Result<()>>();
-    for (local, device) in devices.into_iter().enumerate() {
+    for ((local, device), pool) in devices.into_iter().enumerate().zip(pools) {
         let (args, cluster, done) = (args.clone(), cluster.clone(), done.clone());
         let rank = cluster.rank_of(local);
-        let pool = cpu_peers
-            .then(|| {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(move |t| format!("peer-{rank}-{t}"))
-                    .build()
-            })
-            .transpose()
-            .context("start a peer's threads")?;
         std::thread::Builder::new()
             .name(format!("peer-{rank}"))
             .spawn(move || {
@@ -253,10 +261,16 @@ mod tests {
 
     #[test]
     fn cpu_peers_share_the_threads_out_evenly() {
-        assert_eq!(peer_threads(2, 2), 1);
-        assert_eq!(peer_threads(8, 3), 2);
-        assert_eq!(peer_threads(16, 1), 16);
+        let shares = |threads, peers| -> Vec<usize> {
+            (0..peers)
+                .map(|local| peer_threads(threads, peers, local))
+                .collect()
+        };
+        assert_eq!(shares(2, 2), [1, 1]);
+        assert_eq!(shares(16, 1), [16]);
+        // The remainder goes to the first peers: every thread is used.
+        assert_eq!(shares(8, 3), [3, 3, 2]);
         // More peers than threads: each still gets a thread of its own.
-        assert_eq!(peer_threads(1, 4), 1);
+        assert_eq!(shares(1, 4), [1, 1, 1, 1]);
     }
 }
