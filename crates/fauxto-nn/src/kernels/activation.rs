@@ -17,7 +17,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::{back, OnCpu};
+use super::{back, contiguous_values, slice, OnCpu};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -85,14 +85,9 @@ impl LreluClamp {
     }
 }
 
-pub(super) fn contiguous_values(t: &FlexTensor) -> (Vec<usize>, FlexTensor) {
-    let t = t.to_contiguous();
-    (t.layout().shape().to_vec(), t)
-}
-
 pub(super) fn run(t: &FlexTensor, f: impl FnOnce(&[f32]) -> Vec<f32>) -> FlexTensor {
     let (dims, t) = contiguous_values(t);
-    let out = f(t.as_slice::<f32>().expect("a contiguous float32 tensor"));
+    let out = f(slice(&t));
     FlexTensor::from_data(TensorData::new(out, dims))
 }
 
@@ -107,7 +102,7 @@ impl Backward<Flex, 1> for LreluClampBackward {
         let (x, op) = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |dy| {
             let (_, x) = contiguous_values(&x);
-            let x = x.as_slice::<f32>().expect("a contiguous float32 tensor");
+            let x = slice(&x);
             run(&dy, |dy| op.backward(x, dy))
         });
     }

@@ -33,22 +33,13 @@ use rayon::prelude::*;
 use super::product::product;
 use super::transposed;
 use super::winograd::{self, Geometry};
-use super::{back, OnCpu};
+use super::{back, contiguous_values, slice, OnCpu};
 
 /// The dims of a contiguous float32 CPU tensor and its values.
 fn contiguous<const D: usize>(t: &FlexTensor) -> ([usize; D], FlexTensor) {
-    let t = t.to_contiguous();
-    let dims: [usize; D] = t
-        .layout()
-        .shape()
-        .to_vec()
-        .try_into()
-        .expect("a tensor of the expected rank");
+    let (dims, t) = contiguous_values(t);
+    let dims: [usize; D] = dims.try_into().expect("a tensor of the expected rank");
     (dims, t)
-}
-
-fn values(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("a contiguous float32 tensor")
 }
 
 fn tensor(values: Vec<f32>, dims: [usize; 4]) -> FlexTensor {
@@ -126,7 +117,7 @@ fn patch_product(
 ) -> FlexTensor {
     let ([n, a, out_h, out_w], p) = contiguous::<4>(p);
     let ([_, b, h, w], q) = contiguous::<4>(q);
-    let (p, q) = (values(&p), values(&q));
+    let (p, q) = (slice(&p), slice(&q));
     let positions = out_h * out_w;
     let rows = b * k * k;
     let mut cols = vec![0f32; rows * positions];
@@ -166,10 +157,7 @@ fn winograd_conv(x: &FlexTensor, w: &FlexTensor) -> FlexTensor {
         h,
         w: wd,
     };
-    tensor(
-        winograd::conv3x3(values(&x), g, values(&w), o),
-        [n, o, h, wd],
-    )
+    tensor(winograd::conv3x3(slice(&x), g, slice(&w), o), [n, o, h, wd])
 }
 
 /// The weight gradient of [`winograd_conv`] from its input and output gradient.
@@ -182,14 +170,14 @@ fn winograd_weight_gradient(dy: &FlexTensor, x: &FlexTensor) -> FlexTensor {
         h,
         w: wd,
     };
-    let dw = winograd::conv3x3_weight_gradient(values(&x), g, values(&dy), o);
+    let dw = winograd::conv3x3_weight_gradient(slice(&x), g, slice(&dy), o);
     tensor(dw, [o, i, 3, 3])
 }
 
 /// `w` [O, I, k, k] as the weight [I, O, k, k] flipped in both spatial axes.
 fn flipped_transposed(w: &FlexTensor) -> FlexTensor {
     let ([o, i, k, _], w) = contiguous::<4>(w);
-    let w = values(&w);
+    let w = slice(&w);
     let mut out = vec![0f32; w.len()];
     for (oc, w_o) in w.chunks_exact(i * k * k).enumerate() {
         for (ic, w_oi) in w_o.chunks_exact(k * k).enumerate() {
@@ -311,9 +299,9 @@ impl Backward<Flex, 2> for ConvTranspose2dBackward {
             (None, None) => return,
         };
         let (dx, dw) = transposed::gradients(
-            values(&dy),
-            x.as_ref().map(|(_, x)| values(x)),
-            w.as_ref().map(|(_, w)| values(w)),
+            slice(&dy),
+            x.as_ref().map(|(_, x)| slice(x)),
+            w.as_ref().map(|(_, w)| slice(w)),
             [n, i, h, wd],
             [o, s.k],
             s.stride,
@@ -331,7 +319,7 @@ impl Backward<Flex, 2> for ConvTranspose2dBackward {
 fn transposed_conv(x: &FlexTensor, w: &FlexTensor, stride: usize) -> FlexTensor {
     let ([n, i, h, wd], x) = contiguous::<4>(x);
     let ([_, o, k, _], w) = contiguous::<4>(w);
-    let y = transposed::forward(values(&x), [n, i, h, wd], values(&w), [o, k], stride);
+    let y = transposed::forward(slice(&x), [n, i, h, wd], slice(&w), [o, k], stride);
     let size = |s: usize| transposed::output_size(s, k, stride);
     tensor(y, [n, o, size(h), size(wd)])
 }

@@ -27,8 +27,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::activation::{contiguous_values, LreluClamp};
+use super::activation::LreluClamp;
 use super::{back, OnCpu};
+use super::{contiguous_values, slice};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -329,10 +330,6 @@ fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> FlexTensor {
         Err(_) => panic!("the epilogue kernel runs on the CPU backend only"),
     };
     contiguous_values(&t.into_primitive().tensor()).1
-}
-
-fn slice(t: &FlexTensor) -> &[f32] {
-    t.as_slice::<f32>().expect("a contiguous float32 tensor")
 }
 
 /// `tail(x · scale + pixel + channel)` with `x` `[N, C, …]` and the [`Terms`] beside it, on

@@ -17,7 +17,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 
 use super::planes::{self, Band};
-use super::{back, OnCpu};
+use super::{back, contiguous_values, slice, OnCpu};
 
 /// One `upfirdn2d` case: upsampling factor, downsampling factor, zero padding before and
 /// after (in upsampled samples) and gain, the same along both axes.
@@ -66,8 +66,7 @@ impl Bands {
 
     /// Applies the map to every plane of `x` [N, C, h.n_in, w.n_in].
     fn apply(&self, x: FlexTensor) -> FlexTensor {
-        let x = x.to_contiguous();
-        let dims = x.layout().shape().to_vec();
+        let (dims, x) = contiguous_values(&x);
         let [n, c, h, w] = dims[..] else {
             panic!("FIR resampling takes [N, C, H, W], got {dims:?}");
         };
@@ -76,8 +75,7 @@ impl Bands {
             (self.h.n_in, self.w.n_in),
             "planes of the planned size"
         );
-        let data = x.as_slice::<f32>().expect("a contiguous float32 tensor");
-        let out = planes::apply(data, n * c, &self.h, &self.w);
+        let out = planes::apply(slice(&x), n * c, &self.h, &self.w);
         FlexTensor::from_data(TensorData::new(out, [n, c, self.h.n_out, self.w.n_out]))
     }
 }

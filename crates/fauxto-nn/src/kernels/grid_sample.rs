@@ -8,7 +8,7 @@
 //! channel of an image: the indices and weights are worked out once per image ([`Plan`]),
 //! then each channel plane is one gather (forward) or one scatter-add of the output
 //! gradient (backward), spread over the cores plane by plane. The grid is a constant here
-//! (ADA draws it); a tracked grid goes back to burn's operation.
+//! (ADA draws it); a grid that a gradient flows to goes back to burn's operation.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -20,7 +20,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::{back, OnCpu};
+use super::{back, contiguous_values, slice, OnCpu};
 
 /// The offset of a neighbour outside the image.
 const OUTSIDE: u32 = u32::MAX;
@@ -124,22 +124,16 @@ impl Plan {
     }
 }
 
-fn contiguous_values(t: FlexTensor) -> (Vec<usize>, FlexTensor) {
-    let t = t.to_contiguous();
-    (t.layout().shape().to_vec(), t)
-}
-
 /// The plan of a grid tensor for images of `input` size.
 fn plan_of(grid: FlexTensor, input: [usize; 4]) -> Plan {
-    let (dims, grid) = contiguous_values(grid);
-    let values = grid.as_slice::<f32>().expect("a contiguous float32 grid");
-    Plan::new(values, input, [dims[1], dims[2]])
+    let (dims, grid) = contiguous_values(&grid);
+    Plan::new(slice(&grid), input, [dims[1], dims[2]])
 }
 
 /// `x` sampled by `plan`, as a tensor.
 fn sampled(plan: &Plan, x: FlexTensor) -> FlexTensor {
-    let (_, x) = contiguous_values(x);
-    let y = plan.sample(x.as_slice::<f32>().expect("contiguous float32 images"));
+    let (_, x) = contiguous_values(&x);
+    let y = plan.sample(slice(&x));
     let [n, c, ..] = plan.input;
     FlexTensor::from_data(TensorData::new(y, [n, c, plan.output[0], plan.output[1]]))
 }
@@ -164,8 +158,8 @@ impl Backward<Flex, 1> for GridSampleBackward {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let plan = ops.state;
         unary::<Flex, _>(ops.parents, ops.node, grads, |grad| {
-            let (_, grad) = contiguous_values(grad);
-            let dx = plan.scatter(grad.as_slice::<f32>().expect("a contiguous gradient"));
+            let (_, grad) = contiguous_values(&grad);
+            let dx = plan.scatter(slice(&grad));
             FlexTensor::from_data(TensorData::new(dx, plan.input))
         });
     }

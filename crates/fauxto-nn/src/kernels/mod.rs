@@ -9,6 +9,7 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -61,6 +62,17 @@ fn cast<T: 'static, U: 'static>(value: T) -> Result<U, T> {
         Some(target) => Ok(target.take().expect("just filled")),
         None => Err(slot.expect("not taken")),
     }
+}
+
+/// A CPU tensor in row-major order (copied only if it is not already) and its dims.
+fn contiguous_values(t: &FlexTensor) -> (Vec<usize>, FlexTensor) {
+    let t = t.to_contiguous();
+    (t.layout().shape().to_vec(), t)
+}
+
+/// The values of a contiguous float32 CPU tensor.
+fn slice(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("a contiguous float32 tensor")
 }
 
 /// The CPU backend, with or without autodiff, a tensor of backend `B` lives on.
