@@ -35,7 +35,7 @@ rate() { # the second tick's images/s
     python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])['img_per_s'])" "$1/metrics.jsonl"
 }
 
-RAYON_NUM_THREADS=2 "$FAUXTO" "${common[@]}" --out "$work/one" >/dev/null 2>&1
+RAYON_NUM_THREADS=2 "$FAUXTO" "${common[@]}" --out "$work/one" --devices cpu:1 >/dev/null 2>&1
 RAYON_NUM_THREADS=2 "$FAUXTO" "${common[@]}" --out "$work/devices" --devices cpu:2 >/dev/null 2>&1
 cluster=(--nodes 2 --orchestrator "127.0.0.1:$PORT")
 RAYON_NUM_THREADS=1 "$FAUXTO" "${common[@]}" --out "$work/procs" "${cluster[@]}" --node-rank 0 >/dev/null 2>&1 &

@@ -10,11 +10,11 @@
 #   FAUXTO_KERNELS=0 bench/train.sh       # fauxto on burn's own operations (no fauxto kernels)
 #   DEVICE=cuda RESOLUTIONS="64 128" BATCH=32 bench/train.sh   # GPU; TF32=1 lets PyTorch use TF32
 #
-# On the CPU, fauxto is measured twice: one process whose operations split over all threads
-# (the default), and data-parallel peers in one process, each on its share of the threads
-# (`--devices cpu:P`, the same step to float rounding): one per thread, at most one per
-# minibatch-std group of 4 in the batch, as many as split it evenly (P = 2 on 2 cores at
-# batch 16).
+# On the CPU, fauxto is measured twice: one peer whose operations split over all threads
+# (`--devices cpu:1`), and data-parallel peers in one process, each on its share of the
+# threads (`--devices cpu:P`, the same step to float rounding): one per thread, at most one
+# per minibatch-std group of 4 in the batch, as many as split it evenly (P = 2 on 2 cores at
+# batch 16, which is also what `fauxto train` does when it is given no --devices).
 #
 # Needs: a release build of fauxto (built here if missing), the UTKFace zip beside the
 # project (../shared/data) and PyTorch for the peer (`pip install -r tools/requirements.txt`).
@@ -48,12 +48,12 @@ for res in $RESOLUTIONS; do
     setups=(one)
     [ "$DEVICE" = cpu ] && [ "$PEERS" = 1 ] && [ "$peers" -gt 1 ] && setups+=(peers)
     for setup in "${setups[@]}"; do
-        extra=()
+        extra=(--devices cpu:1)
         [ "$setup" = peers ] && extra=(--devices "cpu:$peers")
         log=$work/r$res-$setup.log
         RAYON_NUM_THREADS=$THREADS "$FAUXTO" train --data "$work/d$res" --out "$work/r$res-$setup" \
             --preset "$PRESET" --batch "$BATCH" --device "$DEVICE" --aug noaug --max-steps 32 --tick "$tick" --snap 1000 \
-            ${extra[@]+"${extra[@]}"} >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+            "${extra[@]}" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
         # The second tick: steps 16..31, a full regularisation cycle after warm-up.
         python3 - "$work/r$res-$setup/metrics.jsonl" "$res" "$BATCH" "$PRESET" "$THREADS" "$setup" <<'PY' | tee -a "$results"
 import json, sys

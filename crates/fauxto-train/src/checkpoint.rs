@@ -10,6 +10,7 @@
 //! seed and the step counter (see [`crate::rng`]), so no generator state is stored.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -82,28 +83,11 @@ impl<AB: AutodiffBackend> Trainer<AB> {
             source,
         })?;
         let (sd, meta) = parse_safetensors(&bytes).map_err(|e| fail(e.to_string()))?;
-        if meta.get("format").map(String::as_str) != Some(FORMAT) {
-            return Err(fail("not a fauxto training checkpoint".into()));
-        }
-        let version: u32 = meta
-            .get("format_version")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        if version == 0 || version > FORMAT_VERSION {
-            return Err(fail(format!(
-                "checkpoint format version {version} is not supported"
-            )));
-        }
+        let opts = options_in(&meta).map_err(fail)?;
         let field = |key: &str| {
             meta.get(key)
                 .ok_or_else(|| fail(format!("metadata `{key}` is missing")))
         };
-        let opts: TrainOptions =
-            serde_json::from_str(field("options")?).map_err(|e| fail(format!("options: {e}")))?;
-        // Stored options are checked like new ones: a hand-edited or damaged checkpoint is
-        // an error, not a panic later in the loop.
-        opts.validate()
-            .map_err(|e| fail(format!("its options are invalid: {e}")))?;
         let state: TrainState =
             serde_json::from_str(field("state")?).map_err(|e| fail(format!("state: {e}")))?;
         // The same images (Merkle root) at the same resolution; the manifest file itself
@@ -163,6 +147,65 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         ))
     }
 }
+
+/// The options stored in a checkpoint's metadata, checked like new ones: a hand-edited or
+/// damaged checkpoint is an error, not a panic later in the loop.
+fn options_in(meta: &HashMap<String, String>) -> Result<TrainOptions, String> {
+    if meta.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err("not a fauxto training checkpoint".into());
+    }
+    let version: u32 = meta
+        .get("format_version")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if version == 0 || version > FORMAT_VERSION {
+        return Err(format!(
+            "checkpoint format version {version} is not supported"
+        ));
+    }
+    let options = meta.get("options").ok_or("metadata `options` is missing")?;
+    let opts: TrainOptions = serde_json::from_str(options).map_err(|e| format!("options: {e}"))?;
+    opts.validate()
+        .map_err(|e| format!("its options are invalid: {e}"))?;
+    Ok(opts)
+}
+
+/// The options of the checkpoint at `path`, read from its header alone (its tensors stay
+/// on disk): what a run resumed from it will train with.
+pub fn stored_options(path: &Path) -> Result<TrainOptions, TrainError> {
+    let fail = |message: String| TrainError::Checkpoint {
+        path: path.display().to_string(),
+        message,
+    };
+    let io = |source| TrainError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(io)?;
+    // safetensors: an 8-byte little-endian header length, then the JSON header.
+    let len = u64::from_le_bytes(len);
+    if len > MAX_HEADER {
+        return Err(fail(format!(
+            "a header of {len} bytes is not a checkpoint's"
+        )));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header).map_err(io)?;
+    #[derive(serde::Deserialize)]
+    struct Header {
+        #[serde(rename = "__metadata__", default)]
+        metadata: HashMap<String, String>,
+    }
+    let header: Header =
+        serde_json::from_slice(&header).map_err(|e| fail(format!("its header: {e}")))?;
+    options_in(&header.metadata).map_err(fail)
+}
+
+/// The largest header `stored_options` reads: a checkpoint's names and metadata take a
+/// few hundred kilobytes.
+const MAX_HEADER: u64 = 64 << 20;
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("training metadata serialises")

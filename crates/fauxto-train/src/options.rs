@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::augment::AugmentMode;
+use crate::error::TrainError;
+use crate::parallel::shard_rows;
 
 /// Everything that decides what a training run computes. Stored in every checkpoint, so
 /// a resumed run continues with the same settings.
@@ -137,6 +139,30 @@ impl TrainOptions {
         self.augment.supported()?;
         if self.g_reg_interval == 0 || self.d_reg_interval == 0 {
             return Err("regularisation intervals must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Members of each of D's minibatch standard-deviation groups: the official 4, or the
+    /// whole batch when it is smaller.
+    pub fn mbstd_group(&self) -> usize {
+        self.batch.min(4)
+    }
+
+    /// Whether every batch of this run splits over `world` data-parallel peers: the main
+    /// batch into whole minibatch-std groups per peer, and the path-length batch into
+    /// equal shares (see [`crate::parallel::shard`]).
+    pub fn check_split(&self, world: usize) -> Result<(), TrainError> {
+        shard_rows(self.batch, self.mbstd_group(), 0, world)?;
+        let pl = (self.batch / self.pl_batch_shrink.max(1)).max(1);
+        if self.pl_weight > 0.0 {
+            shard_rows(pl, 1, 0, world).map_err(|_| {
+                TrainError::Options(format!(
+                    "the path-length batch of {pl} (batch / {}) does not split over {world} \
+                     devices",
+                    self.pl_batch_shrink
+                ))
+            })?;
         }
         Ok(())
     }

@@ -96,7 +96,7 @@ pub fn network_configs(
     let preset = Preset::from_name(&opts.preset)?;
     let (mut g, mut d) = preset.configs(resolution, channels, c_dim)?;
     override_widths(&mut g, &mut d, opts.channel_base, opts.channel_max);
-    d.mbstd_group_size = Some(opts.batch.min(4));
+    d.mbstd_group_size = Some(opts.mbstd_group());
     g.validate()?;
     d.validate()?;
     Ok((g, d))
@@ -187,23 +187,10 @@ impl<AB: AutodiffBackend> Trainer<AB> {
         Ok(())
     }
 
-    /// Whether every batch of this run splits over `world` peers (see
-    /// [`crate::parallel::shard`]).
+    /// Whether every batch of this run splits over `world` peers
+    /// ([`TrainOptions::check_split`]).
     pub fn check_split(&self, world: usize) -> Result<(), TrainError> {
-        let batch = self.opts.batch;
-        let group = self.d_cfg.mbstd_group_size.unwrap_or(batch);
-        shard_rows(batch, group, 0, world)?;
-        let pl = (batch / self.opts.pl_batch_shrink.max(1)).max(1);
-        if self.opts.pl_weight > 0.0 {
-            shard_rows(pl, 1, 0, world).map_err(|_| {
-                TrainError::Options(format!(
-                    "the path-length batch of {pl} (batch / {}) does not split over {world} \
-                     devices",
-                    self.opts.pl_batch_shrink
-                ))
-            })?;
-        }
-        Ok(())
+        self.opts.check_split(world)
     }
 
     /// A sum over every parameter of G and D: equal on peers that hold the same networks.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use burn::backend::{Autodiff, Flex};
 use fauxto_data::{build_dataset, Crop, DatasetOptions, Filter, PackedDataset};
 use fauxto_nn::model_file::parse_safetensors;
+use fauxto_train::checkpoint::stored_options;
 use fauxto_train::{AugmentMode, TrainOptions, Trainer};
 
 type AB = Autodiff<Flex>;
@@ -117,7 +118,15 @@ fn resumed_run_is_bit_identical() {
     let path = dir.join("checkpoint.safetensors");
     first.save_checkpoint(&path).unwrap();
     drop(first);
+    // The options alone, from the header, are the ones the resumed run trains with.
+    let stored = stored_options(&path).unwrap();
     let mut resumed = Trainer::<AB>::resume(&path, data, &device).unwrap();
+    assert_eq!(stored, resumed.opts);
+    assert_eq!(stored, tiny_options());
+    let err = stored_options(&dir.join("missing.safetensors")).unwrap_err();
+    assert!(err.to_string().contains("missing.safetensors"), "{err}");
+    std::fs::write(dir.join("short"), [0xff; 12]).unwrap();
+    assert!(stored_options(&dir.join("short")).is_err());
     assert_eq!(resumed.state.step, 3);
     for _ in 0..3 {
         resumed.step().unwrap();

@@ -213,15 +213,28 @@ fn bit_for_bit(a: &Path, b: &Path) {
     }
 }
 
+/// Runs `args` on `threads` threads; its standard error.
+fn with_threads(args: &[String], threads: &str) -> String {
+    let out = common::command(&strs(args))
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
 #[test]
 fn two_devices_and_two_processes_train_what_one_device_trains() {
     let single = scratch("train-parallel", "single");
-    ok(&fauxto(&strs(&train_args(&single, 20))));
+    let mut args = train_args(&single, 20);
+    args.extend(["--devices".into(), "cpu:1".into()]);
+    ok(&fauxto(&strs(&args)));
 
     let devices = scratch("train-parallel", "devices");
     let mut args = train_args(&devices, 20);
     args.extend(["--devices".into(), "cpu:2".into()]);
-    ok(&fauxto(&strs(&args)));
+    with_threads(&args, "2");
     same_networks(&single, &devices, 1e-5);
 
     let procs = scratch("train-parallel", "procs");
@@ -248,6 +261,23 @@ fn two_devices_and_two_processes_train_what_one_device_trains() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("disagree on --max-steps"), "{err}");
     }
+
+    // Given no --devices, a CPU of two threads or more trains as two peers, bit for bit
+    // what `--devices cpu:2` trains; one thread, or a batch that does not split, as one.
+    let chosen = scratch("train-parallel", "chosen");
+    let out = with_threads(&train_args(&chosen, 20), "2");
+    assert!(out.contains("training as 2 CPU peers"), "{out}");
+    bit_for_bit(&devices, &chosen);
+    let out = with_threads(
+        &train_args(&scratch("train-parallel", "one-thread"), 2),
+        "1",
+    );
+    assert!(!out.contains("CPU peers"), "{out}");
+    let mut args = train_args(&scratch("train-parallel", "batch12"), 2);
+    let batch = args.iter().position(|a| a == "--batch").unwrap() + 1;
+    args[batch] = "12".into();
+    let out = with_threads(&args, "2");
+    assert!(!out.contains("CPU peers"), "{out}");
 
     // A batch that does not split over the devices is refused before training.
     let mut args = train_args(&scratch("train-parallel", "three"), 2);

@@ -20,7 +20,7 @@ use clap::Args;
 use fauxto_data::PackedDataset;
 use fauxto_nn::model_file::card_path;
 use fauxto_nn::sample::PixelBatch;
-use fauxto_train::checkpoint::FILE_NAME as CHECKPOINT;
+use fauxto_train::checkpoint::{stored_options, FILE_NAME as CHECKPOINT};
 use fauxto_train::data::RealImages;
 use fauxto_train::parallel::{Cluster, Peer};
 use fauxto_train::{AugmentMode, StepStats, TrainOptions, Trainer};
@@ -120,6 +120,7 @@ pub struct TrainArgs {
 
 pub fn run(args: &TrainArgs) -> Result<()> {
     let kind = train_parallel::device_kind(args.device, &args.parallel)?;
+    let args = &train_parallel::with_default_peers(kind, args);
     on_device!(kind, run_on(args))
 }
 
@@ -270,16 +271,8 @@ fn apply_on_resume(args: &TrainArgs, opts: &mut TrainOptions) -> Result<()> {
     opts.validate().map_err(anyhow::Error::msg)
 }
 
-/// Trains as the `local`-th peer of this process in `cluster` (alone when the cluster
-/// has one peer). Every peer computes its share of every step; the peer of rank 0 writes
-/// the run's files.
-pub(crate) fn train_peer<AB: AutodiffBackend>(
-    device: &AB::Device,
-    args: &TrainArgs,
-    cluster: &Cluster,
-    local: usize,
-) -> Result<()> {
-    let leader = cluster.rank_of(local) == 0;
+/// The run directory that `args` name, whether the run resumes, and its dataset.
+fn run_and_data(args: &TrainArgs) -> Result<(PathBuf, bool, PathBuf)> {
     let (run, resuming) = match (&args.resume, &args.out) {
         (Some(r), _) => (r.clone(), true),
         (None, Some(o)) => (o.clone(), false),
@@ -291,6 +284,33 @@ pub(crate) fn train_peer<AB: AutodiffBackend>(
             .with_context(|| format!("{} records no dataset; pass --data", run.display()))?,
         (None, false) => bail!("--data DATA is required (make one with `fauxto dataset`)"),
     };
+    Ok((run, resuming, data_dir))
+}
+
+/// The options the run that `args` start or continue will train with, worked out before
+/// any network is built (a checkpoint's tensors stay on disk).
+pub(crate) fn planned_options(args: &TrainArgs) -> Result<TrainOptions> {
+    let (run, resuming, data_dir) = run_and_data(args)?;
+    if resuming {
+        let mut opts = stored_options(&run.join(CHECKPOINT))?;
+        apply_on_resume(args, &mut opts)?;
+        Ok(opts)
+    } else {
+        options(args, PackedDataset::open(&data_dir)?.resolution())
+    }
+}
+
+/// Trains as the `local`-th peer of this process in `cluster` (alone when the cluster
+/// has one peer). Every peer computes its share of every step; the peer of rank 0 writes
+/// the run's files.
+pub(crate) fn train_peer<AB: AutodiffBackend>(
+    device: &AB::Device,
+    args: &TrainArgs,
+    cluster: &Cluster,
+    local: usize,
+) -> Result<()> {
+    let leader = cluster.rank_of(local) == 0;
+    let (run, resuming, data_dir) = run_and_data(args)?;
     let dataset = Arc::new(
         PackedDataset::open(&data_dir)
             .with_context(|| format!("cannot open dataset {}", data_dir.display()))?,

@@ -21,7 +21,9 @@ use crate::backend::DeviceKind;
 pub struct ParallelArgs {
     /// Train data-parallel on several devices of this process: cpu:N (N peers, each on
     /// its share of the CPU's threads) or cuda:0,cuda:1,... Every batch is split evenly;
-    /// the result is the single-device run's.
+    /// the result is the single-device run's up to rounding. [default: cpu:2 on a CPU of
+    /// two threads or more when the batch splits in two (a multiple of 8), else one
+    /// device; cpu:1 trains as one]
     #[arg(long)]
     pub devices: Option<String>,
     /// Number of processes of a multi-process run (each started with the same options
@@ -58,6 +60,38 @@ pub fn device_kind(device: DeviceKind, args: &ParallelArgs) -> Result<DeviceKind
         }
         _ => Ok(device),
     }
+}
+
+/// CPU peers of a `fauxto train` that names no `--devices`: two, each on its share of the
+/// threads, when the machine has two threads or more and every batch of the run splits
+/// over them. Two peers keep every core busy through the operations too small to split
+/// well (1.29x one process at 64², `bench/RESULTS.md`, "One peer per core"), and the sum
+/// of two peers' gradients is the same whichever arrives first, so a run stays
+/// reproducible. (burn-collective sums three or more peers of one process in an order
+/// that can change from run to run; `--devices cpu:N` asks for them.)
+pub const DEFAULT_CPU_PEERS: usize = 2;
+
+/// `args`, with `--devices cpu:2` where the options leave the choice to fauxto (see
+/// [`DEFAULT_CPU_PEERS`]); `--devices cpu:1` trains in one peer.
+pub fn with_default_peers(kind: DeviceKind, args: &TrainArgs) -> TrainArgs {
+    let mut args = args.clone();
+    let p = &args.parallel;
+    // Several processes each decide alone, and might decide differently: they keep one
+    // peer each unless told.
+    let free = kind == DeviceKind::Cpu && p.devices.is_none() && p.nodes == 1;
+    let splits = || {
+        // An error in the options is reported by the run itself, with its context.
+        super::train::planned_options(&args)
+            .is_ok_and(|opts| opts.check_split(DEFAULT_CPU_PEERS).is_ok())
+    };
+    if free && rayon::current_num_threads() >= DEFAULT_CPU_PEERS && splits() {
+        args.parallel.devices = Some(format!("cpu:{DEFAULT_CPU_PEERS}"));
+        eprintln!(
+            "training as {DEFAULT_CPU_PEERS} CPU peers, each on its share of the threads \
+             (--devices cpu:1 trains as one)"
+        );
+    }
+    args
 }
 
 /// The device indices that `--devices` names for this process's backend.
