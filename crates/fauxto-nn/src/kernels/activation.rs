@@ -8,16 +8,15 @@
 //! boundary are burn's: slope 1 at x ≥ 0, α below; the gradient passes at the limit itself.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{unary, Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::{back, contiguous_values, slice, OnCpu};
+use super::{back, contiguous_values, record_unary, slice, OnCpu};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
@@ -133,15 +132,7 @@ fn tracked<const D: usize>(
 ) -> Tensor<Autodiff<Flex>, D> {
     let x = x.into_primitive().tensor();
     let out = run(&x.primitive, |v| op.forward(v));
-    let y = match LreluClampBackward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish((x.primitive.clone(), op), out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(y))
+    record_unary(LreluClampBackward, &x, || (x.primitive.clone(), op), out)
 }
 
 #[cfg(test)]

@@ -8,16 +8,15 @@
 //! one plane after another on one thread.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{unary, Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 
 use super::planes::{self, Band};
-use super::{back, contiguous_values, slice, OnCpu};
+use super::{back, contiguous_values, record_unary, slice, OnCpu};
 
 /// One `upfirdn2d` case: upsampling factor, downsampling factor, zero padding before and
 /// after (in upsampled samples) and gain, the same along both axes.
@@ -126,15 +125,7 @@ fn tracked(
 ) -> Tensor<Autodiff<Flex>, 4> {
     let x = x.into_primitive().tensor();
     let out = bands.apply(x.primitive.clone());
-    let y = match ResampleBackward
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful()
-    {
-        OpsKind::Tracked(prep) => prep.finish(adjoint, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(y))
+    record_unary(ResampleBackward, &x, || adjoint, out)
 }
 
 #[cfg(test)]

@@ -11,16 +11,15 @@
 //! (ADA draws it); a grid that a gradient flows to goes back to burn's operation.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{unary, Backward, Ops};
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
-use super::{back, contiguous_values, slice, OnCpu};
+use super::{back, contiguous_values, record_unary, slice, OnCpu};
 
 /// The offset of a neighbour outside the image.
 const OUTSIDE: u32 = u32::MAX;
@@ -197,15 +196,7 @@ pub fn bilinear<B: Backend>(
             let plan = std::sync::Arc::new(plan_of(grid, input));
             let x = x.into_primitive().tensor();
             let out = sampled(&plan, x.primitive.clone());
-            let y = match GridSampleBackward
-                .prepare::<NoCheckpointing>([x.node.clone()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => prep.finish(plan, out),
-                OpsKind::UnTracked(prep) => prep.finish(out),
-            };
-            OnCpu::Tracked(Tensor::from_primitive(TensorPrimitive::Float(y)))
+            OnCpu::Tracked(record_unary(GridSampleBackward, &x, || plan, out))
         }
         (x, grid) => return Err((back(x), back(grid))),
     };

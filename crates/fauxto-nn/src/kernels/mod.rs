@@ -9,10 +9,13 @@
 use std::any::Any;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::ops::{Backward, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::ops::FloatTensor;
+use burn::tensor::{Tensor, TensorPrimitive};
 
 pub mod activation;
 pub mod conv;
@@ -73,6 +76,26 @@ fn contiguous_values(t: &FlexTensor) -> (Vec<usize>, FlexTensor) {
 /// The values of a contiguous float32 CPU tensor.
 fn slice(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().expect("a contiguous float32 tensor")
+}
+
+/// `out`, computed by a one-input operation from `x`, as a tensor on the autodiff graph:
+/// recorded with its backward pass `op` and the state that pass needs (made only when a
+/// gradient flows to `x`), or untracked when none does.
+fn record_unary<O: Backward<Flex, 1>, const D: usize>(
+    op: O,
+    x: &FloatTensor<Autodiff<Flex>>,
+    state: impl FnOnce() -> O::State,
+    out: FlexTensor,
+) -> Tensor<Autodiff<Flex>, D> {
+    let y = match op
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state(), out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(y))
 }
 
 /// The CPU backend, with or without autodiff, a tensor of backend `B` lives on.
