@@ -19,6 +19,7 @@ use fauxto_data::PackedDataset;
 use fauxto_nn::model_file::{parse_safetensors, serialize_state, write_atomic};
 use fauxto_nn::state::build_strict;
 use fauxto_nn::{Discriminator, Generator, StateDict};
+use safetensors::tensor::Metadata;
 
 use crate::adam::Adam;
 use crate::data::RealImages;
@@ -193,14 +194,9 @@ pub fn stored_options(path: &Path) -> Result<TrainOptions, TrainError> {
     }
     let mut header = vec![0u8; len as usize];
     file.read_exact(&mut header).map_err(io)?;
-    #[derive(serde::Deserialize)]
-    struct Header {
-        #[serde(rename = "__metadata__", default)]
-        metadata: HashMap<String, String>,
-    }
-    let header: Header =
+    let header: Metadata =
         serde_json::from_slice(&header).map_err(|e| fail(format!("its header: {e}")))?;
-    options_in(&header.metadata).map_err(fail)
+    options_in(header.metadata().as_ref().unwrap_or(&HashMap::new())).map_err(fail)
 }
 
 /// The largest header `stored_options` reads: a checkpoint's names and metadata take a

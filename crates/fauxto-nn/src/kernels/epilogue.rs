@@ -28,8 +28,7 @@ use burn::tensor::{Tensor, TensorData, TensorPrimitive};
 use rayon::prelude::*;
 
 use super::activation::LreluClamp;
-use super::{back, OnCpu};
-use super::{contiguous_values, slice};
+use super::{back, contiguous_values, slice, OnCpu};
 
 /// Elements per parallel task.
 const CHUNK: usize = 1 << 14;
