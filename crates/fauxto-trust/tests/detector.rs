@@ -88,7 +88,6 @@ fn training_learns_an_upsampling_trace_from_scratch() {
         batch: 16,
         size: 32,
         learning_rate: 2e-3,
-        stem: 8,
         augmentation: Augmentation::none(),
         max_false_positive_rate: 0.05,
     };

@@ -58,10 +58,6 @@ pub enum DetectorError {
 /// A detector on burn's CPU backend.
 pub type CpuDetector = GanDetector<burn::backend::Flex>;
 
-/// Images whose shorter side is at least this many pixels (twice the training size) are
-/// also judged at half their size (see [`GanDetector::probabilities`]).
-pub const PYRAMID_SIDE: u32 = 2 * SMALL_SIDE;
-
 /// Images whose shorter side is under this many pixels (thumbnails, shrunk copies) are
 /// judged against their own calibrated threshold: the network sees little of either
 /// class's traces in them, and its probabilities for real photographs run higher.
@@ -114,9 +110,9 @@ impl<B: Backend> GanDetector<B> {
             .and_then(|c| serde_json::from_str(c).ok())
             .ok_or_else(|| DetectorError::Format(format!("its metadata lacks {CARD_KEY}")))?;
         let finite = card.threshold.is_finite() && card.small_threshold.is_none_or(f32::is_finite);
-        if !READABLE_VERSIONS.contains(&card.version) || !finite {
+        if card.version != VERSION || !finite {
             return Err(DetectorError::Format(format!(
-                "version {} with threshold {} (this fauxto reads versions {READABLE_VERSIONS:?})",
+                "version {} with threshold {} (this fauxto reads version {VERSION})",
                 card.version, card.threshold
             )));
         }
@@ -131,39 +127,35 @@ impl<B: Backend> GanDetector<B> {
     /// The detector as a file.
     pub fn to_bytes(&self) -> Vec<u8> {
         // One metadata entry, so that the file's bytes do not depend on a map's order.
-        let card = serde_json::to_string(&card_of(self)).expect("serialisable");
+        let card = Card {
+            version: VERSION,
+            threshold: self.threshold,
+            small_threshold: self.small_threshold,
+            about: self.about.clone(),
+        };
+        let card = serde_json::to_string(&card).expect("serialisable");
         let metadata = HashMap::from([(CARD_KEY.to_string(), card)]);
         self.net.to_safetensors(metadata)
     }
 
     /// The probability that each image was generated, in order. Images of one size are
-    /// judged together; larger ones on their centred crop of [`MAX_SIDE`]. An image of at
-    /// least [`PYRAMID_SIDE`] pixels is judged at its own size and at half of it, and the
-    /// higher probability counts: a generator leaves its traces at the pixel scale of its
-    /// own output, and an image enlarged after it was generated (a 64x64 face shown at
-    /// 128x128) carries them at twice that scale, which the half-size view brings back.
+    /// judged together; larger ones on their centred crop of [`MAX_SIDE`].
     pub fn probabilities(&self, images: &[&RgbImage]) -> Vec<f32> {
         let device = self.net.head.weight.device();
-        // (which image, the view of it the network reads)
-        let mut views: Vec<(usize, Cow<RgbImage>)> = Vec::with_capacity(images.len());
-        for (i, img) in images.iter().enumerate() {
-            let view = centre_crop(img, MAX_SIDE);
-            if view.width().min(view.height()) >= PYRAMID_SIDE {
-                views.push((i, Cow::Owned(augment::resize(&view, 0.5))));
-            }
-            views.push((i, view));
-        }
-        let mut order: Vec<usize> = (0..views.len()).collect();
-        order.sort_by_key(|&v| views[v].1.dimensions());
+        let prepared: Vec<Cow<RgbImage>> = images
+            .iter()
+            .map(|img| centre_crop(img, MAX_SIDE))
+            .collect();
+        let mut order: Vec<usize> = (0..images.len()).collect();
+        order.sort_by_key(|&i| prepared[i].dimensions());
         let mut out = vec![0f32; images.len()];
-        for group in order.chunk_by(|&a, &b| views[a].1.dimensions() == views[b].1.dimensions()) {
+        for group in order.chunk_by(|&a, &b| prepared[a].dimensions() == prepared[b].dimensions()) {
             for chunk in group.chunks(BATCH) {
-                let batch: Vec<&RgbImage> = chunk.iter().map(|&v| views[v].1.as_ref()).collect();
+                let batch: Vec<&RgbImage> = chunk.iter().map(|&i| prepared[i].as_ref()).collect();
                 let p = sigmoid(self.net.forward(input::batch::<B, _>(&batch, &device)));
                 let p = p.into_data().to_vec::<f32>().expect("f32 output");
-                for (&v, p) in chunk.iter().zip(p) {
-                    let i = views[v].0;
-                    out[i] = out[i].max(p);
+                for (&i, v) in chunk.iter().zip(p) {
+                    out[i] = v;
                 }
             }
         }
@@ -203,39 +195,20 @@ impl<B: Backend> GanDetector<B> {
     }
 }
 
-/// The file version of a network with `network`'s full-resolution stem. Version 2 is the
-/// four stride-2 convolutions alone, and a network without a stem is still written as 2;
-/// a fauxto from before the stem would read a stem's file without it, so it must refuse it.
-const STEM_VERSION: u32 = 3;
-
-/// The versions this fauxto reads.
-const READABLE_VERSIONS: [u32; 2] = [2, STEM_VERSION];
+/// The network's version: 2 is `network`'s four stride-2 convolutions.
+const VERSION: u32 = 2;
 
 /// The metadata entry of a detector file: a JSON [`Card`].
 const CARD_KEY: &str = "fauxto-gan-detector";
 
 /// What a detector file says about itself.
-#[derive(Debug, Serialize, serde::Deserialize)]
+#[derive(Serialize, serde::Deserialize)]
 struct Card {
     version: u32,
     threshold: f32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     small_threshold: Option<f32>,
     about: String,
-}
-
-/// What `detector`'s file says about it.
-fn card_of<B: Backend>(detector: &GanDetector<B>) -> Card {
-    Card {
-        version: if detector.net.stem.is_some() {
-            STEM_VERSION
-        } else {
-            2
-        },
-        threshold: detector.threshold,
-        small_threshold: detector.small_threshold,
-        about: detector.about.clone(),
-    }
 }
 
 /// The centred crop of `img` of at most `side` x `side` pixels (the image itself if smaller).
@@ -271,41 +244,5 @@ impl fmt::Display for Verdict {
                 self.probability
             )
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::backend::Flex;
-
-    fn card(bytes: &[u8]) -> Card {
-        let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
-        serde_json::from_str(&meta.metadata().as_ref().unwrap()[CARD_KEY]).unwrap()
-    }
-
-    #[test]
-    fn a_file_says_whether_its_network_has_a_stem() {
-        let device = Default::default();
-        for (stem, version) in [(0, 2), (8, STEM_VERSION)] {
-            let detector = CpuDetector::new(DetectorNet::new(5, stem, &device), 0.5);
-            let bytes = detector.to_bytes();
-            assert_eq!(card(&bytes).version, version, "stem {stem}");
-            let back = CpuDetector::from_bytes(&bytes, &device).unwrap();
-            assert_eq!(back.net.stem_width(), stem);
-        }
-    }
-
-    #[test]
-    fn a_file_of_an_unknown_version_is_refused() {
-        let device = Default::default();
-        let mut detector = GanDetector::<Flex>::new(DetectorNet::new(5, 8, &device), 0.5);
-        detector.about = "x".into();
-        let mut card = serde_json::to_value(card_of(&detector)).unwrap();
-        card["version"] = 4.into();
-        let metadata = HashMap::from([(CARD_KEY.to_string(), card.to_string())]);
-        let bytes = detector.net.to_safetensors(metadata);
-        let error = CpuDetector::from_bytes(&bytes, &device).unwrap_err();
-        assert!(error.to_string().contains("version 4"), "{error}");
     }
 }

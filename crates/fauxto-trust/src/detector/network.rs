@@ -3,14 +3,11 @@
 //! Its input is the image beside its neighbouring-pixel residual (see `input`), the signal
 //! Tan et al. ("Rethinking the Up-Sampling Operations in CNN-based Generative Network for
 //! Generalizable Deepfake Detection", CVPR 2024) show a generator's up-sampling leaves in
-//! every 2x2 block. An optional narrow 3x3 convolution at full resolution (the stem), then
-//! four 3x3 convolutions with ReLU, each halving the resolution, global average pooling and
-//! one linear unit give a logit: the log-odds that the image was made by a GAN. Without a
-//! stem the first halving convolution sees every 2x2 block whole (about 14 million
-//! multiply-adds for a 64x64 image); the stem (16 channels: 6.5 million more) adds one layer
-//! at the image's own resolution, where a thumbnail shrunk to 32x32 keeps what is left of
-//! the traces. With no fixed input size, it reads a 64x64 face, a 128x128 one or one shrunk to
-//! 32x32 alike. No ImageNet weights exist here, so unlike Wang et al.'s
+//! every 2x2 block. Four 3x3 convolutions with ReLU, each halving the resolution (the first
+//! sees every 2x2 block whole), global average pooling and one linear unit give a logit: the
+//! log-odds that the image was made by a GAN — about 27 million multiply-adds for a 64x64
+//! image. With no fixed input size, it reads a 64x64 face, a 128x128
+//! one or one shrunk to 32x32 alike. No ImageNet weights exist here, so unlike Wang et al.'s
 //! ResNet-50 ("CNN-generated images are surprisingly easy to spot... for now", CVPR 2020) it
 //! is small enough to train from scratch on a CPU.
 
@@ -42,9 +39,6 @@ pub const WIDTHS: [usize; 4] = [32, 64, 128, 128];
 /// The classifier: convolutions, global average pooling, a linear logit.
 #[derive(Module, Debug)]
 pub struct DetectorNet<B: Backend> {
-    /// The full-resolution first convolution (stride 1), when there is one.
-    pub stem: Option<Conv2d<B>>,
-    /// The four stride-2 convolutions.
     pub convs: Vec<Conv2d<B>>,
     pub head: Linear<B>,
 }
@@ -52,9 +46,8 @@ pub struct DetectorNet<B: Backend> {
 impl<B: Backend> DetectorNet<B> {
     /// Fresh weights: He initialisation (normal, variance 2 / fan-in, as suits ReLU) and
     /// zero biases, drawn from SplitMix64 with `seed` — the same on every backend and
-    /// whatever else draws from the backend's own generator meanwhile. `stem` is the width
-    /// of the full-resolution first convolution, 0 for none.
-    pub fn new(seed: u64, stem: usize, device: &B::Device) -> Self {
+    /// whatever else draws from the backend's own generator meanwhile.
+    pub fn new(seed: u64, device: &B::Device) -> Self {
         let mut rng = SplitMix64::keyed(seed, &[0xDE7E_C708]);
         let mut normal = |shape: Vec<usize>, std: f32| -> Tensor<B, 1> {
             let n = shape.iter().product();
@@ -62,69 +55,49 @@ impl<B: Backend> DetectorNet<B> {
             Tensor::from_data(TensorData::new(values, [n]), device)
         };
         let mut channels = INPUT_CHANNELS;
-        let mut conv3x3 = |width: usize, stride: usize| {
-            let mut conv = Conv2dConfig::new([channels, width], [3, 3])
-                .with_stride([stride, stride])
-                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                .with_initializer(Initializer::Zeros)
-                .init(device);
-            let std = (2.0 / (9 * channels) as f32).sqrt();
-            let w = normal(vec![width, channels, 3, 3], std).reshape([width, channels, 3, 3]);
-            conv.weight = Param::from_tensor(w);
-            channels = width;
-            conv
-        };
-        let stem = (stem > 0).then(|| conv3x3(stem, 1));
-        let convs = WIDTHS.iter().map(|&width| conv3x3(width, 2)).collect();
+        let convs = WIDTHS
+            .iter()
+            .map(|&width| {
+                let mut conv = Conv2dConfig::new([channels, width], [3, 3])
+                    .with_stride([2, 2])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .with_initializer(Initializer::Zeros)
+                    .init(device);
+                let std = (2.0 / (9 * channels) as f32).sqrt();
+                let w = normal(vec![width, channels, 3, 3], std).reshape([width, channels, 3, 3]);
+                conv.weight = Param::from_tensor(w);
+                channels = width;
+                conv
+            })
+            .collect();
         let mut head = LinearConfig::new(channels, 1)
             .with_initializer(Initializer::Zeros)
             .init(device);
         let std = (1.0 / channels as f32).sqrt();
         head.weight = Param::from_tensor(normal(vec![channels, 1], std).reshape([channels, 1]));
-        DetectorNet { stem, convs, head }
-    }
-
-    /// The stem's width, 0 without one.
-    pub fn stem_width(&self) -> usize {
-        self.stem
-            .as_ref()
-            .map_or(0, |c| c.weight.shape().dims::<4>()[0])
+        DetectorNet { convs, head }
     }
 
     /// Logits `[N]` of a batch `[N, INPUT_CHANNELS, H, W]` (see `input::batch`).
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 1> {
-        let x = self
-            .stem
-            .iter()
-            .chain(&self.convs)
-            .fold(x, |x, conv| relu(conv.forward(x)));
+        let x = self.convs.iter().fold(x, |x, conv| relu(conv.forward(x)));
         let [n, c, _, _] = x.dims();
         let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]);
         self.head.forward(pooled).reshape([n])
     }
 
-    /// The weights as named f32 tensors (`stem.weight`, `stem.bias` when there is a stem,
-    /// `conv{i}.weight`, `conv{i}.bias`, `head.weight` `[in, out]`, `head.bias`).
+    /// The weights as named f32 tensors (`conv{i}.weight`, `conv{i}.bias`, `head.weight`
+    /// `[in, out]`, `head.bias`).
     pub fn tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let mut out = Vec::new();
         let mut push = |name: String, data: TensorData| {
             let shape = data.shape.to_vec();
             out.push((name, shape, data.to_vec::<f32>().expect("f32 weights")));
         };
-        let named = self
-            .convs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("conv{i}"), c));
-        for (name, conv) in self
-            .stem
-            .iter()
-            .map(|c| ("stem".to_string(), c))
-            .chain(named)
-        {
-            push(format!("{name}.weight"), conv.weight.val().into_data());
+        for (i, conv) in self.convs.iter().enumerate() {
+            push(format!("conv{i}.weight"), conv.weight.val().into_data());
             if let Some(b) = &conv.bias {
-                push(format!("{name}.bias"), b.val().into_data());
+                push(format!("conv{i}.bias"), b.val().into_data());
             }
         }
         push("head.weight".into(), self.head.weight.val().into_data());
@@ -154,13 +127,11 @@ impl<B: Backend> DetectorNet<B> {
         safetensors::serialize(views, Some(metadata)).expect("serialisable")
     }
 
-    /// The network stored in `bytes` (as written by [`to_safetensors`](Self::to_safetensors));
-    /// a `stem.weight` tensor says it has a stem, and how wide.
+    /// The network stored in `bytes` (as written by [`to_safetensors`](Self::to_safetensors)).
     pub fn from_safetensors(bytes: &[u8], device: &B::Device) -> Result<Self, DetectorError> {
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| DetectorError::Format(format!("not a safetensors file: {e}")))?;
-        let stem = st.tensor("stem.weight").map_or(0, |v| v.shape()[0]);
-        let mut net = DetectorNet::new(0, stem, device);
+        let mut net = DetectorNet::new(0, device);
         let tensor = |name: &str, shape: &[usize]| -> Result<TensorData, DetectorError> {
             let view = st
                 .tensor(name)
@@ -179,21 +150,11 @@ impl<B: Backend> DetectorNet<B> {
                 .collect();
             Ok(TensorData::new(values, shape.to_vec()))
         };
-        let named = net
-            .convs
-            .iter_mut()
-            .enumerate()
-            .map(|(i, c)| (format!("conv{i}"), c));
-        for (name, conv) in net
-            .stem
-            .iter_mut()
-            .map(|c| ("stem".to_string(), c))
-            .chain(named)
-        {
+        for (i, conv) in net.convs.iter_mut().enumerate() {
             let shape = conv.weight.shape().dims::<4>();
-            let w = tensor(&format!("{name}.weight"), &shape)?;
+            let w = tensor(&format!("conv{i}.weight"), &shape)?;
             conv.weight = Param::from_tensor(Tensor::from_data(w, device));
-            let b = tensor(&format!("{name}.bias"), &[shape[0]])?;
+            let b = tensor(&format!("conv{i}.bias"), &[shape[0]])?;
             conv.bias = Some(Param::from_tensor(Tensor::from_data(b, device)));
         }
         let shape = net.head.weight.shape().dims::<2>();
@@ -213,29 +174,23 @@ mod tests {
     #[test]
     fn weights_round_trip_through_safetensors() {
         let device = Default::default();
-        for stem in [0, 8] {
-            let net = DetectorNet::<Flex>::new(1, stem, &device);
-            let bytes = net.to_safetensors(HashMap::new());
-            let back = DetectorNet::<Flex>::from_safetensors(&bytes, &device).unwrap();
-            assert_eq!(back.stem_width(), stem);
-            let (ta, tb) = (net.tensors(), back.tensors());
-            assert_eq!(ta.len(), 10 + 2 * (stem > 0) as usize);
-            assert_eq!(ta.len(), tb.len());
-            for ((na, sa, a), (nb, sb, b)) in ta.iter().zip(tb.iter()) {
-                assert_eq!((na, sa), (nb, sb));
-                assert_eq!(a, b, "{na}");
-            }
-            let x = Tensor::<Flex, 4>::ones([2, INPUT_CHANNELS, 32, 32], &device);
-            let (ya, yb) = (net.forward(x.clone()), back.forward(x));
-            assert_eq!(ya.dims(), [2]);
-            assert_eq!(ya.into_data(), yb.into_data());
+        let net = DetectorNet::<Flex>::new(1, &device);
+        let bytes = net.to_safetensors(HashMap::new());
+        let back = DetectorNet::<Flex>::from_safetensors(&bytes, &device).unwrap();
+        for ((na, sa, a), (nb, sb, b)) in net.tensors().iter().zip(back.tensors().iter()) {
+            assert_eq!((na, sa), (nb, sb));
+            assert_eq!(a, b, "{na}");
         }
+        let x = Tensor::<Flex, 4>::ones([2, INPUT_CHANNELS, 32, 32], &device);
+        let (ya, yb) = (net.forward(x.clone()), back.forward(x));
+        assert_eq!(ya.dims(), [2]);
+        assert_eq!(ya.into_data(), yb.into_data());
     }
 
     #[test]
     fn a_truncated_file_is_refused() {
         let device = Default::default();
-        let bytes = DetectorNet::<Flex>::new(1, 8, &device).to_safetensors(HashMap::new());
+        let bytes = DetectorNet::<Flex>::new(1, &device).to_safetensors(HashMap::new());
         assert!(DetectorNet::<Flex>::from_safetensors(&bytes[..bytes.len() / 2], &device).is_err());
     }
 }

@@ -44,9 +44,7 @@ pub struct TrainOptions {
     /// The side examples are brought to (larger images: resized whole or cropped, at random).
     pub size: u32,
     pub learning_rate: f64,
-    /// Channels of the network's full-resolution first convolution (0: none; see
-    /// `network`).
-    pub stem: usize,
+    #[serde(skip)]
     pub augmentation: Augmentation,
     /// The highest false-positive rate on the held-out real images that the shipped
     /// threshold may have.
@@ -61,7 +59,6 @@ impl Default for TrainOptions {
             batch: 64,
             size: 64,
             learning_rate: 1e-3,
-            stem: 16,
             augmentation: Augmentation::default(),
             max_false_positive_rate: 0.005,
         }
@@ -75,8 +72,8 @@ pub struct Validation {
     pub generated: usize,
     pub average_precision: f64,
     pub calibrated: AtThreshold,
-    /// The same images shrunk to half the training size, as a thumbnail is: their AP and
-    /// the threshold calibrated for small images on them.
+    /// The same images brought to the training size and shrunk to half of it, as a
+    /// thumbnail is: their AP and the threshold calibrated for small images on them.
     pub shrunk_average_precision: f64,
     pub small: AtThreshold,
 }
@@ -94,7 +91,7 @@ pub fn train<B: AutodiffBackend>(
         !train.real.is_empty() && !train.generated.is_empty(),
         "training needs images of both classes"
     );
-    let mut net = DetectorNet::<B>::new(options.seed, options.stem, device);
+    let mut net = DetectorNet::<B>::new(options.seed, device);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
     let half = (options.batch / 2).max(1);
     for step in 0..options.steps {
@@ -110,14 +107,11 @@ pub fn train<B: AutodiffBackend>(
         net = optimizer.step(lr, net, grads);
     }
 
-    // The threshold is calibrated on the held-out images at the training size (a model's
-    // size, as the evaluation brings them), the small-image one on those shrunk to half.
     let mut detector = GanDetector::new(net.valid(), 0.5);
-    let at_size = map_images(held_out, |img| centred_square(img, options.size));
-    let scored = detector.score(&at_size);
+    let scored = detector.score(held_out);
     let calibrated = calibrate(&scored, options.max_false_positive_rate);
     detector.threshold = calibrated.threshold;
-    let shrunk = map_images(&at_size, |img| resize(img, 0.5));
+    let shrunk = shrunk_copies(held_out, options.size);
     let scored_small = detector.score(&shrunk);
     let small = calibrate(&scored_small, options.max_false_positive_rate);
     detector.small_threshold = Some(small.threshold);
@@ -132,12 +126,18 @@ pub fn train<B: AutodiffBackend>(
     (detector, validation)
 }
 
-/// `f` applied to every image of `examples`, over the cores.
-fn map_images(examples: &Examples, f: impl Fn(&RgbImage) -> RgbImage + Sync) -> Examples {
-    let map = |images: &[RgbImage]| images.par_iter().map(&f).collect();
+/// `examples` as thumbnails: each image's centred square at `size`, then shrunk to half
+/// of it (under [`super::SMALL_SIDE`] for the usual training sizes).
+fn shrunk_copies(examples: &Examples, size: u32) -> Examples {
+    let shrink = |images: &[RgbImage]| -> Vec<RgbImage> {
+        images
+            .par_iter()
+            .map(|img| resize(&centred_square(img, size), 0.5))
+            .collect()
+    };
     Examples {
-        real: map(&examples.real),
-        generated: map(&examples.generated),
+        real: shrink(&examples.real),
+        generated: shrink(&examples.generated),
     }
 }
 

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use clap::{Args, Subcommand};
 use fauxto_trust::detector::{
-    at_threshold, average_precision, centred_square, train, AtThreshold, Attack, Augmentation,
-    Examples, GanDetector, TrainOptions,
+    at_threshold, average_precision, centred_square, train, AtThreshold, Attack, Examples,
+    GanDetector, TrainOptions,
 };
 use serde_json::json;
 
@@ -72,14 +72,6 @@ pub struct TrainArgs {
     pub size: u32,
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
-    /// Channels of a first convolution at the image's full resolution (0: none).
-    #[arg(long, default_value_t = TrainOptions::default().stem)]
-    pub stem: usize,
-    /// The range of the factor a training batch is resized by, 40% of the time
-    /// (log-uniform; shrunk batches keep their size, enlarged ones are cropped back).
-    #[arg(long, value_delimiter = ',', value_name = "MIN,MAX",
-          default_values_t = [Augmentation::default().rescale_min, Augmentation::default().rescale_max])]
-    pub rescale: Vec<f32>,
     /// The largest false-positive rate on held-out real images the threshold may have.
     #[arg(long, default_value_t = 0.005)]
     pub max_fpr: f64,
@@ -140,12 +132,6 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if args.batch < 2 || args.steps == 0 {
         bail!("--batch must be at least 2 and --steps at least 1");
     }
-    let [rescale_min, rescale_max] = args.rescale[..] else {
-        bail!("--rescale takes two factors, MIN,MAX");
-    };
-    if !(0.1..=10.0).contains(&rescale_min) || !(rescale_min..=10.0).contains(&rescale_max) {
-        bail!("--rescale {rescale_min},{rescale_max}: expected 0.1 <= MIN <= MAX <= 10");
-    }
     let training = load_set(&args.set, Part::Train, false)?;
     let calibration = load_set(&args.set, Part::Calibration, false)?;
     eprintln!(
@@ -161,13 +147,8 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         batch: args.batch,
         size: args.size,
         learning_rate: args.lr,
-        stem: args.stem,
-        augmentation: Augmentation {
-            rescale_min,
-            rescale_max,
-            ..Augmentation::default()
-        },
         max_false_positive_rate: args.max_fpr,
+        ..TrainOptions::default()
     };
     let bar = progress::bar(args.steps as u64, "training", false);
     let mut mean_loss = None::<f32>;
