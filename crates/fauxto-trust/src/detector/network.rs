@@ -5,7 +5,7 @@
 //! Generalizable Deepfake Detection", CVPR 2024) show a generator's up-sampling leaves in
 //! every 2x2 block. Four 3x3 convolutions with ReLU, each halving the resolution (the first
 //! sees every 2x2 block whole), global average pooling and one linear unit give a logit: the
-//! log-odds that the image was made by a GAN — about 27 million multiply-adds for a 64x64
+//! log-odds that the image was made by a GAN — about 13.6 million multiply-adds for a 64x64
 //! image. With no fixed input size, it reads a 64x64 face, a 128x128
 //! one or one shrunk to 32x32 alike. No ImageNet weights exist here, so unlike Wang et al.'s
 //! ResNet-50 ("CNN-generated images are surprisingly easy to spot... for now", CVPR 2020) it
