@@ -146,6 +146,38 @@ fn the_shipped_detector_tells_the_committed_faces_apart() {
 }
 
 #[test]
+fn enlarged_faces_are_caught_through_their_half_size_view() {
+    // A generated 64x64 face shown at 128x128 carries the generator's traces at twice their
+    // scale; the detector also reads every image of 128 pixels or more at half its size.
+    let detector = CpuDetector::embedded(&Default::default());
+    let set = committed();
+    let enlarged = Examples {
+        real: set.real.clone(),
+        generated: set
+            .generated
+            .iter()
+            .map(|i| Attack::Resize(2.0).apply(i))
+            .collect(),
+    };
+    assert!(enlarged
+        .generated
+        .iter()
+        .all(|i| i.dimensions() == (128, 128)));
+    let scored = detector.score(&enlarged);
+    let ap = average_precision(&scored).unwrap();
+    let at = at_threshold(&scored, detector.threshold);
+    assert!(ap >= 0.95, "AP on enlarged faces {ap}");
+    assert!(at.true_positive_rate >= 0.9, "{at:?}");
+    assert!(at.false_positive_rate <= 1.0 / 24.0, "{at:?}");
+    // The half-size view is what an image of that size is also judged on.
+    for img in &enlarged.generated[..4] {
+        let whole = detector.probabilities(&[img])[0];
+        let half = detector.probabilities(&[&Attack::Resize(0.5).apply(img)])[0];
+        assert!(whole >= half, "{whole} < {half}");
+    }
+}
+
+#[test]
 fn verdicts_read_in_words_and_large_images_are_judged_on_a_crop() {
     let detector = CpuDetector::embedded(&Default::default());
     let set = committed();

@@ -58,6 +58,10 @@ pub enum DetectorError {
 /// A detector on burn's CPU backend.
 pub type CpuDetector = GanDetector<burn::backend::Flex>;
 
+/// Images whose shorter side is at least this many pixels (twice the training size) are
+/// also judged at half their size (see [`GanDetector::probabilities`]).
+pub const PYRAMID_SIDE: u32 = 2 * SMALL_SIDE;
+
 /// Images whose shorter side is under this many pixels (thumbnails, shrunk copies) are
 /// judged against their own calibrated threshold: the network sees little of either
 /// class's traces in them, and its probabilities for real photographs run higher.
@@ -139,23 +143,33 @@ impl<B: Backend> GanDetector<B> {
     }
 
     /// The probability that each image was generated, in order. Images of one size are
-    /// judged together; larger ones on their centred crop of [`MAX_SIDE`].
+    /// judged together; larger ones on their centred crop of [`MAX_SIDE`]. An image of at
+    /// least [`PYRAMID_SIDE`] pixels is judged at its own size and at half of it, and the
+    /// higher probability counts: a generator leaves its traces at the pixel scale of its
+    /// own output, and an image enlarged after it was generated (a 64x64 face shown at
+    /// 128x128) carries them at twice that scale, which the half-size view brings back.
     pub fn probabilities(&self, images: &[&RgbImage]) -> Vec<f32> {
         let device = self.net.head.weight.device();
-        let prepared: Vec<Cow<RgbImage>> = images
-            .iter()
-            .map(|img| centre_crop(img, MAX_SIDE))
-            .collect();
-        let mut order: Vec<usize> = (0..images.len()).collect();
-        order.sort_by_key(|&i| prepared[i].dimensions());
+        // (which image, a view of it the network reads)
+        let mut views: Vec<(usize, Cow<RgbImage>)> = Vec::with_capacity(images.len());
+        for (i, img) in images.iter().enumerate() {
+            let view = centre_crop(img, MAX_SIDE);
+            if view.width().min(view.height()) >= PYRAMID_SIDE {
+                views.push((i, Cow::Owned(augment::resize(&view, 0.5))));
+            }
+            views.push((i, view));
+        }
+        let mut order: Vec<usize> = (0..views.len()).collect();
+        order.sort_by_key(|&v| views[v].1.dimensions());
         let mut out = vec![0f32; images.len()];
-        for group in order.chunk_by(|&a, &b| prepared[a].dimensions() == prepared[b].dimensions()) {
+        for group in order.chunk_by(|&a, &b| views[a].1.dimensions() == views[b].1.dimensions()) {
             for chunk in group.chunks(BATCH) {
-                let batch: Vec<&RgbImage> = chunk.iter().map(|&i| prepared[i].as_ref()).collect();
+                let batch: Vec<&RgbImage> = chunk.iter().map(|&v| views[v].1.as_ref()).collect();
                 let p = sigmoid(self.net.forward(input::batch::<B, _>(&batch, &device)));
                 let p = p.into_data().to_vec::<f32>().expect("f32 output");
-                for (&i, v) in chunk.iter().zip(p) {
-                    out[i] = v;
+                for (&v, p) in chunk.iter().zip(p) {
+                    let i = views[v].0;
+                    out[i] = out[i].max(p);
                 }
             }
         }
