@@ -25,6 +25,8 @@ pub mod grid_sample;
 mod planes;
 mod product;
 mod scratch;
+pub mod square_sums;
+mod strided;
 mod transposed;
 pub mod winograd;
 
@@ -69,7 +71,7 @@ fn cast<T: 'static, U: 'static>(value: T) -> Result<U, T> {
 
 /// A CPU tensor in row-major order (copied only if it is not already) and its dims.
 fn contiguous_values(t: &FlexTensor) -> (Vec<usize>, FlexTensor) {
-    let t = t.to_contiguous();
+    let t = strided::contiguous(t);
     (t.layout().shape().to_vec(), t)
 }
 

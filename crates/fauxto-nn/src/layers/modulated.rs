@@ -88,12 +88,8 @@ pub fn demodulated_conv2d<B: Backend>(
 ) -> (Tensor<B, 4>, Tensor<B, 2>) {
     let [o, i, _, _] = weight.dims();
     // Σ_k w[o,i,k]² as [I, O], then (s²) @ that = Σ_{i,k} (w·s)² per sample and output.
-    let w_sq = weight
-        .clone()
-        .square()
-        .sum_dim(3)
-        .sum_dim(2)
-        .reshape([o, i])
+    let w_sq = crate::kernels::square_sums::kernel_square_sums(weight.clone())
+        .unwrap_or_else(|w| w.square().sum_dim(3).sum_dim(2).reshape([o, i]))
         .transpose();
     let demod = styles
         .clone()
