@@ -16,8 +16,10 @@
 //! The stride-1, padding-1 3x3 convolution, most of the arithmetic of both networks, runs
 //! forward and backward by Winograd's F(2×2, 3×3) instead (see [`super::winograd`]), and
 //! the up-sampling layers' transposed convolution by `kernels::transposed` (both gradients
-//! from one set of patches); both on the plain CPU backend (generation) as well. Other
-//! forward passes stay burn's.
+//! from one set of patches); both on the plain CPU backend (generation) as well. The other
+//! convolutions of training with kernels larger than 1x1 (the discriminator's stride-2 3x3
+//! layers) run forward as one patch product per image ([`patch_conv`]); the 1x1 ones stay
+//! burn's, which multiplies them without patches.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -140,6 +142,39 @@ fn patch_product(
         );
     }
     tensor(dw, [a, b, k, k])
+}
+
+/// `conv2d(x, w)` at any stride and padding as one matrix product per image,
+/// `y_n[O, L] = W[O, I·k²] · im2col(x_n)[L, I·k²]ᵀ`, the patches gathered on all cores (burn's
+/// CPU convolution first transposes the whole input to channels-last on one thread).
+fn patch_conv(x: &FlexTensor, w: &FlexTensor, stride: usize, pad: usize) -> FlexTensor {
+    let ([n, i, h, wd], x) = contiguous::<4>(x);
+    let ([o, _, k, _], w) = contiguous::<4>(w);
+    let (x, w) = (slice(&x), slice(&w));
+    let size = |s: usize| (s + 2 * pad - k) / stride + 1;
+    let (out_h, out_w) = (size(h), size(wd));
+    let (positions, rows) = (out_h * out_w, i * k * k);
+    let mut cols = vec![0f32; positions * rows];
+    let mut y = vec![0f32; n * o * positions];
+    for (x_n, y_n) in x
+        .chunks_exact(i * h * wd)
+        .zip(y.chunks_exact_mut(o * positions))
+    {
+        im2col(x_n, [i, h, wd], k, stride, pad, [out_h, out_w], &mut cols);
+        // y_n[O, L] = w[O, rows] · cols[L, rows]ᵀ.
+        let (r, l) = (rows as isize, positions as isize);
+        product(
+            [o, positions, rows],
+            y_n,
+            [l, 1],
+            false,
+            w,
+            [r, 1],
+            &cols,
+            [1, r],
+        );
+    }
+    tensor(y, [n, o, out_h, out_w])
 }
 
 /// Whether a convolution is the one [`winograd`] takes: 3x3, stride 1, padding 1.
@@ -408,6 +443,10 @@ pub fn conv2d<B: Backend>(
         if winograd {
             return winograd_conv(&x, &w);
         }
+        if w.layout().shape()[2] > 1 {
+            // The discriminator's stride-2 3x3 convolutions.
+            return patch_conv(&x, &w, stride, padding);
+        }
         Flex::conv2d(x, w, None, options)
     });
     Ok(back(OnCpu::Tracked(y)))
@@ -501,6 +540,8 @@ mod tests {
             (1, 1, 0, 8),
             (3, 2, 0, 9),
             (3, 2, 0, 10),
+            (3, 2, 1, 9),
+            (3, 1, 0, 7),
         ] {
             compare(
                 [2, 5, size, size],
