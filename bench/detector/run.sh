@@ -7,7 +7,9 @@
 #   registries by fetch_real_photos.sh); speed.
 #
 #   TRAIN=1 first trains a detector with the shipped one's recipe (one command, seed 0)
-#   and evaluates that; otherwise the shipped detector (or DETECTOR=file) is evaluated.
+#   and evaluates that; with BASE=file as well it keeps that detector's main network and
+#   threshold and trains only the thumbnail network (how the shipped file was made: see
+#   bench/RESULTS.md); otherwise the shipped detector (or DETECTOR=file) is evaluated.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FAUXTO=${FAUXTO:-target/release/fauxto}
@@ -20,8 +22,10 @@ mkdir -p "$OUT"
 
 DET=()
 if [ "${TRAIN:-0}" = 1 ]; then
+  BASE_ARGS=()
+  [ -n "${BASE:-}" ] && BASE_ARGS=(--base "$BASE")
   "$FAUXTO" detector train --real "$UTK" --fake "$DEMO" --per-model "$PER_MODEL" \
-    --steps 3000 --seed 0 --out "$OUT/detector.safetensors"
+    --steps 3000 --thumbnail-steps 2000 --seed 0 "${BASE_ARGS[@]}" --out "$OUT/detector.safetensors"
   DET=(--detector "$OUT/detector.safetensors")
 elif [ -n "${DETECTOR:-}" ]; then
   DET=(--detector "$DETECTOR")
@@ -52,11 +56,11 @@ if [ "${OTHER_REAL:-1}" = 1 ]; then
   # model's held-out faces).
   for side in 64 128; do
     eval_json "ORL faces (AT&T, grey), ${side}x${side}" --real "$R/orl" --part all --fake "$DEMO" \
-      --per-model 800 --size $side --attack jpeg75
+      --per-model 800 --size $side --attack jpeg75,resize0.5
     eval_json "other real photos (colour), ${side}x${side}" --real "$R/colour" --part all --fake "$DEMO" \
-      --per-model 800 --size $side --attack jpeg75
+      --per-model 800 --size $side --attack jpeg75,resize0.5
     eval_json "non-face real photos, ${side}x${side}" --real "$R/other" --part all --fake "$DEMO" \
-      --per-model 800 --size $side --attack jpeg75
+      --per-model 800 --size $side --attack jpeg75,resize0.5
   done
 fi
 

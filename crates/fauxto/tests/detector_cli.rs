@@ -94,12 +94,46 @@ fn a_detector_trained_from_the_command_line_loads_and_evaluates() {
         fake.to_str().unwrap(),
         out.to_str().unwrap(),
     );
-    ok(&fauxto(&[
-        "detector", "train", "--real", r, "--fake", f, "--out", o, "--steps", "4", "--batch", "8",
-        "--size", "32",
-    ]));
+    // (scratch paths have no spaces)
+    let words = |line: String| line.split(' ').map(str::to_string).collect::<Vec<_>>();
+    let run = |line: String| {
+        let args = words(line);
+        fauxto(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    ok(&run(format!(
+        "detector train --real {r} --fake {f} --out {o} --steps 4 --batch 8 --size 32 \
+         --thumbnail-steps 3"
+    )));
     let v = detect(&committed("real")[0], &["--detector", o]);
     assert!(v["detector"]["probability"].as_f64().is_some());
+
+    // --base keeps a detector's main network and trains only its thumbnail network: images
+    // of 64 pixels and more read as before, thumbnails differently.
+    let rebased = dir.join("rebased.safetensors");
+    let rb = rebased.to_str().unwrap();
+    ok(&run(format!(
+        "detector train --real {r} --fake {f} --out {rb} --base {o} --batch 8 --size 32 \
+         --thumbnail-steps 3 --seed 5"
+    )));
+    let probability = |image: &Path, detector: &str| {
+        detect(image, &["--detector", detector])["detector"]["probability"]
+            .as_f64()
+            .unwrap()
+    };
+    let face = &committed("generated")[0];
+    assert_eq!(probability(face, o), probability(face, rb));
+    let thumbnail = dir.join("thumbnail.png");
+    image::open(face)
+        .unwrap()
+        .resize_exact(24, 24, image::imageops::FilterType::Lanczos3)
+        .save(&thumbnail)
+        .unwrap();
+    assert_ne!(probability(&thumbnail, o), probability(&thumbnail, rb));
+    let refused = run(format!(
+        "detector train --real {r} --fake {f} --out {rb} --base {o} --thumbnail-steps 0"
+    ));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--thumbnail-steps"));
 
     let eval = ok(&fauxto(&[
         "detector",

@@ -175,6 +175,46 @@ impl Augmentation {
         rng: &mut SplitMix64,
     ) -> RgbImage {
         let (w, h) = img.dimensions();
+        let mut img = self.degrade(img, generated, rng, |img| {
+            if scale != 1.0 {
+                resize(&img, scale)
+            } else {
+                img
+            }
+        });
+        let (bw, bh) = img.dimensions();
+        if bw > w || bh > h {
+            let x = rng.below((bw.saturating_sub(w) + 1) as usize) as u32;
+            let y = rng.below((bh.saturating_sub(h) + 1) as usize) as u32;
+            img = imageops::crop_imm(&img, x, y, w.min(bw), h.min(bh)).to_image();
+        }
+        img
+    }
+
+    /// Degrades one example as a thumbnail is made: as [`apply`](Self::apply), with a
+    /// shrink to `side` x `side` by `filter` in place of the batch's resize, so that blur
+    /// and JPEG come after it, as they do to a thumbnail.
+    pub fn apply_shrunk(
+        &self,
+        img: RgbImage,
+        generated: bool,
+        side: u32,
+        filter: FilterType,
+        rng: &mut SplitMix64,
+    ) -> RgbImage {
+        self.degrade(img, generated, rng, |img| {
+            imageops::resize(&img, side, side, filter)
+        })
+    }
+
+    /// The flip, the camera JPEG, `rescale`, blur and JPEG, each drawn from `rng`.
+    fn degrade(
+        &self,
+        img: RgbImage,
+        generated: bool,
+        rng: &mut SplitMix64,
+        rescale: impl FnOnce(RgbImage) -> RgbImage,
+    ) -> RgbImage {
         let mut img = if rng.chance(0.5) {
             imageops::flip_horizontal(&img)
         } else {
@@ -183,21 +223,13 @@ impl Augmentation {
         if generated && rng.chance(self.camera_jpeg_p) {
             img = jpeg(&img, 80 + rng.below(19) as u8);
         }
-        if scale != 1.0 {
-            img = resize(&img, scale);
-        }
+        img = rescale(img);
         if rng.chance(self.blur_p) {
             img = blur(&img, rng.uniform(0.0, self.blur_max_sigma));
         }
         if rng.chance(self.jpeg_p) {
             let span = 101 - self.jpeg_min_quality as usize;
             img = jpeg(&img, self.jpeg_min_quality + rng.below(span) as u8);
-        }
-        let (bw, bh) = img.dimensions();
-        if bw > w || bh > h {
-            let x = rng.below((bw.saturating_sub(w) + 1) as usize) as u32;
-            let y = rng.below((bh.saturating_sub(h) + 1) as usize) as u32;
-            img = imageops::crop_imm(&img, x, y, w.min(bw), h.min(bh)).to_image();
         }
         img
     }

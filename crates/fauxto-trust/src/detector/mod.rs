@@ -29,7 +29,7 @@ pub use augment::{centred_square, Attack, Augmentation};
 pub use input::INPUT_CHANNELS;
 pub use network::DetectorNet;
 pub use score::{at_threshold, average_precision, calibrate, AtThreshold, Scored};
-pub use train::{train, Examples, TrainOptions, Validation};
+pub use train::{add_thumbnail, train, Examples, TrainOptions, Validation};
 
 /// The detector trained on fauxto's demo model and UTKFace (see its `about` metadata).
 const EMBEDDED: &[u8] =
@@ -63,14 +63,17 @@ pub type CpuDetector = GanDetector<burn::backend::Flex>;
 pub const PYRAMID_SIDE: u32 = 2 * SMALL_SIDE;
 
 /// Images whose shorter side is under this many pixels (thumbnails, shrunk copies) are
-/// judged against their own calibrated threshold: the network sees little of either
-/// class's traces in them, and its probabilities for real photographs run higher.
+/// judged by the thumbnail network when the file has one, and against their own calibrated
+/// threshold: a shrink blurs away most of the up-sampling trace the main network reads.
 pub const SMALL_SIDE: u32 = 64;
 
-/// A trained detector: the network and its calibrated thresholds.
+/// A trained detector: the networks and their calibrated thresholds.
 #[derive(Debug)]
 pub struct GanDetector<B: Backend> {
     net: DetectorNet<B>,
+    /// The network for images smaller than [`SMALL_SIDE`]: the main network trained further
+    /// on shrunk images only (files without one judge every size with the main network).
+    thumbnail: Option<DetectorNet<B>>,
     /// Probabilities at or above it read as "probably generated".
     pub threshold: f32,
     /// The threshold for images smaller than [`SMALL_SIDE`], when calibrated (files
@@ -84,10 +87,22 @@ impl<B: Backend> GanDetector<B> {
     pub fn new(net: DetectorNet<B>, threshold: f32) -> Self {
         GanDetector {
             net,
+            thumbnail: None,
             threshold,
             small_threshold: None,
             about: String::new(),
         }
+    }
+
+    /// The detector with `thumbnail` judging images smaller than [`SMALL_SIDE`].
+    pub fn with_thumbnail(mut self, thumbnail: DetectorNet<B>) -> Self {
+        self.thumbnail = Some(thumbnail);
+        self
+    }
+
+    /// Whether images smaller than [`SMALL_SIDE`] have a network of their own.
+    pub fn has_thumbnail_network(&self) -> bool {
+        self.thumbnail.is_some()
     }
 
     /// The detector that ships with fauxto.
@@ -114,14 +129,21 @@ impl<B: Backend> GanDetector<B> {
             .and_then(|c| serde_json::from_str(c).ok())
             .ok_or_else(|| DetectorError::Format(format!("its metadata lacks {CARD_KEY}")))?;
         let finite = card.threshold.is_finite() && card.small_threshold.is_none_or(f32::is_finite);
-        if card.version != VERSION || !finite {
+        if !(VERSION..=THUMBNAIL_VERSION).contains(&card.version) || !finite {
             return Err(DetectorError::Format(format!(
-                "version {} with threshold {} (this fauxto reads version {VERSION})",
+                "version {} with threshold {} (this fauxto reads versions {VERSION} and \
+                 {THUMBNAIL_VERSION})",
                 card.version, card.threshold
             )));
         }
+        let st = safetensors::SafeTensors::deserialize(bytes)
+            .map_err(|e| DetectorError::Format(format!("not a safetensors file: {e}")))?;
+        let thumbnail = (card.version == THUMBNAIL_VERSION)
+            .then(|| DetectorNet::from_named(&st, THUMBNAIL_PREFIX, device))
+            .transpose()?;
         Ok(GanDetector {
-            net: DetectorNet::from_safetensors(bytes, device)?,
+            net: DetectorNet::from_named(&st, "", device)?,
+            thumbnail,
             threshold: card.threshold,
             small_threshold: card.small_threshold,
             about: card.about,
@@ -131,15 +153,23 @@ impl<B: Backend> GanDetector<B> {
     /// The detector as a file.
     pub fn to_bytes(&self) -> Vec<u8> {
         // One metadata entry, so that the file's bytes do not depend on a map's order.
+        let version = match self.thumbnail {
+            Some(_) => THUMBNAIL_VERSION,
+            None => VERSION,
+        };
         let card = Card {
-            version: VERSION,
+            version,
             threshold: self.threshold,
             small_threshold: self.small_threshold,
             about: self.about.clone(),
         };
         let card = serde_json::to_string(&card).expect("serialisable");
         let metadata = HashMap::from([(CARD_KEY.to_string(), card)]);
-        self.net.to_safetensors(metadata)
+        let mut tensors = self.net.tensors("");
+        if let Some(thumbnail) = &self.thumbnail {
+            tensors.extend(thumbnail.tensors(THUMBNAIL_PREFIX));
+        }
+        network::serialize(tensors, metadata)
     }
 
     /// The probability that each image was generated, in order. Images of one size are
@@ -148,6 +178,7 @@ impl<B: Backend> GanDetector<B> {
     /// higher probability counts: a generator leaves its traces at the pixel scale of its
     /// own output, and an image enlarged after it was generated (a 64x64 face shown at
     /// 128x128) carries them at twice that scale, which the half-size view brings back.
+    /// Images smaller than [`SMALL_SIDE`] go to the thumbnail network when there is one.
     pub fn probabilities(&self, images: &[&RgbImage]) -> Vec<f32> {
         let device = self.net.head.weight.device();
         // (which image, a view of it the network reads)
@@ -165,7 +196,8 @@ impl<B: Backend> GanDetector<B> {
         for group in order.chunk_by(|&a, &b| views[a].1.dimensions() == views[b].1.dimensions()) {
             for chunk in group.chunks(BATCH) {
                 let batch: Vec<&RgbImage> = chunk.iter().map(|&v| views[v].1.as_ref()).collect();
-                let p = sigmoid(self.net.forward(input::batch::<B, _>(&batch, &device)));
+                let net = self.network_for(batch[0].dimensions());
+                let p = sigmoid(net.forward(input::batch::<B, _>(&batch, &device)));
                 let p = p.into_data().to_vec::<f32>().expect("f32 output");
                 for (&v, p) in chunk.iter().zip(p) {
                     let i = views[v].0;
@@ -174,6 +206,14 @@ impl<B: Backend> GanDetector<B> {
             }
         }
         out
+    }
+
+    /// The network that reads an image of `width` x `height`.
+    fn network_for(&self, (width, height): (u32, u32)) -> &DetectorNet<B> {
+        match &self.thumbnail {
+            Some(thumbnail) if width.min(height) < SMALL_SIDE => thumbnail,
+            _ => &self.net,
+        }
     }
 
     /// The calibrated threshold for an image of `width` x `height`.
@@ -211,6 +251,13 @@ impl<B: Backend> GanDetector<B> {
 
 /// The network's version: 2 is `network`'s four stride-2 convolutions.
 const VERSION: u32 = 2;
+
+/// A version-2 network with a thumbnail network beside it (version-2 readers would judge
+/// small images with the wrong network, so they refuse these files).
+const THUMBNAIL_VERSION: u32 = 3;
+
+/// The thumbnail network's tensors are its own names after this.
+const THUMBNAIL_PREFIX: &str = "thumbnail.";
 
 /// The metadata entry of a detector file: a JSON [`Card`].
 const CARD_KEY: &str = "fauxto-gan-detector";

@@ -87,11 +87,12 @@ impl<B: Backend> DetectorNet<B> {
     }
 
     /// The weights as named f32 tensors (`conv{i}.weight`, `conv{i}.bias`, `head.weight`
-    /// `[in, out]`, `head.bias`).
-    pub fn tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    /// `[in, out]`, `head.bias`), each name after `prefix`.
+    pub fn tensors(&self, prefix: &str) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let mut out = Vec::new();
         let mut push = |name: String, data: TensorData| {
             let shape = data.shape.to_vec();
+            let name = format!("{prefix}{name}");
             out.push((name, shape, data.to_vec::<f32>().expect("f32 weights")));
         };
         for (i, conv) in self.convs.iter().enumerate() {
@@ -109,32 +110,28 @@ impl<B: Backend> DetectorNet<B> {
 
     /// Serialises the weights with `metadata` as safetensors.
     pub fn to_safetensors(&self, metadata: HashMap<String, String>) -> Vec<u8> {
-        let tensors = self.tensors();
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-            .into_iter()
-            .map(|(name, shape, data)| {
-                let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-                (name, shape, raw)
-            })
-            .collect();
-        let views: Vec<(String, TensorView)> = bytes
-            .iter()
-            .map(|(name, shape, raw)| {
-                let view = TensorView::new(Dtype::F32, shape.clone(), raw).expect("consistent");
-                (name.clone(), view)
-            })
-            .collect();
-        safetensors::serialize(views, Some(metadata)).expect("serialisable")
+        serialize(self.tensors(""), metadata)
     }
 
     /// The network stored in `bytes` (as written by [`to_safetensors`](Self::to_safetensors)).
     pub fn from_safetensors(bytes: &[u8], device: &B::Device) -> Result<Self, DetectorError> {
         let st = SafeTensors::deserialize(bytes)
             .map_err(|e| DetectorError::Format(format!("not a safetensors file: {e}")))?;
+        Self::from_named(&st, "", device)
+    }
+
+    /// The network whose tensors are named after `prefix` in `st` (see
+    /// [`tensors`](Self::tensors)).
+    pub fn from_named(
+        st: &SafeTensors,
+        prefix: &str,
+        device: &B::Device,
+    ) -> Result<Self, DetectorError> {
         let mut net = DetectorNet::new(0, device);
         let tensor = |name: &str, shape: &[usize]| -> Result<TensorData, DetectorError> {
+            let name = format!("{prefix}{name}");
             let view = st
-                .tensor(name)
+                .tensor(&name)
                 .map_err(|_| DetectorError::Format(format!("missing tensor {name}")))?;
             if view.dtype() != Dtype::F32 || view.shape() != shape {
                 return Err(DetectorError::Format(format!(
@@ -166,6 +163,28 @@ impl<B: Backend> DetectorNet<B> {
     }
 }
 
+/// Named f32 tensors (as [`DetectorNet::tensors`] gives them) and `metadata` as safetensors.
+pub fn serialize(
+    tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+    metadata: HashMap<String, String>,
+) -> Vec<u8> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, shape, data)| {
+            let raw = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name, shape, raw)
+        })
+        .collect();
+    let views: Vec<(String, TensorView)> = bytes
+        .iter()
+        .map(|(name, shape, raw)| {
+            let view = TensorView::new(Dtype::F32, shape.clone(), raw).expect("consistent");
+            (name.clone(), view)
+        })
+        .collect();
+    safetensors::serialize(views, Some(metadata)).expect("serialisable")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,7 +196,7 @@ mod tests {
         let net = DetectorNet::<Flex>::new(1, &device);
         let bytes = net.to_safetensors(HashMap::new());
         let back = DetectorNet::<Flex>::from_safetensors(&bytes, &device).unwrap();
-        for ((na, sa, a), (nb, sb, b)) in net.tensors().iter().zip(back.tensors().iter()) {
+        for ((na, sa, a), (nb, sb, b)) in net.tensors("").iter().zip(back.tensors("").iter()) {
             assert_eq!((na, sa), (nb, sb));
             assert_eq!(a, b, "{na}");
         }

@@ -1,12 +1,16 @@
 //! Training the detector from scratch: balanced batches of real and generated images,
 //! degraded as `augment` says, binary cross-entropy on the logit, Adam with a cosine decay;
-//! then the shipped threshold calibrated on held-out images.
+//! then the thumbnail network, the main one trained further on shrunk images only; then
+//! the shipped thresholds calibrated on held-out images.
+
+use std::collections::HashMap;
 
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::activation::log_sigmoid;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
+use image::imageops::FilterType;
 use image::RgbImage;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -14,7 +18,7 @@ use serde::Serialize;
 use super::augment::{centred_square, resize, resize_to, Augmentation};
 use super::input::batch;
 use super::network::DetectorNet;
-use super::score::{average_precision, calibrate, AtThreshold};
+use super::score::{at_threshold, average_precision, calibrate, AtThreshold};
 use super::GanDetector;
 use crate::rng::SplitMix64;
 
@@ -49,6 +53,11 @@ pub struct TrainOptions {
     /// The highest false-positive rate on the held-out real images that the shipped
     /// threshold may have.
     pub max_false_positive_rate: f64,
+    /// Steps of the thumbnail network's training (0: none, small images are judged by the
+    /// main network).
+    pub thumbnail_steps: usize,
+    /// Its starting learning rate (it starts from the trained main network).
+    pub thumbnail_learning_rate: f64,
 }
 
 impl Default for TrainOptions {
@@ -61,6 +70,8 @@ impl Default for TrainOptions {
             learning_rate: 1e-3,
             augmentation: Augmentation::default(),
             max_false_positive_rate: 0.005,
+            thumbnail_steps: 2000,
+            thumbnail_learning_rate: 3e-4,
         }
     }
 }
@@ -78,8 +89,8 @@ pub struct Validation {
     pub small: AtThreshold,
 }
 
-/// Trains a detector on `train`, calibrates its threshold on `held_out`, and reports each
-/// step's loss to `on_step`.
+/// Trains a detector on `train`, calibrates its thresholds on `held_out`, and reports each
+/// step's loss to `on_step` (the main network's steps, then the thumbnail network's).
 pub fn train<B: AutodiffBackend>(
     train: &Examples,
     held_out: &Examples,
@@ -87,30 +98,44 @@ pub fn train<B: AutodiffBackend>(
     device: &B::Device,
     on_step: &mut dyn FnMut(usize, f32),
 ) -> (GanDetector<B::InnerBackend>, Validation) {
-    assert!(
-        !train.real.is_empty() && !train.generated.is_empty(),
-        "training needs images of both classes"
-    );
-    let mut net = DetectorNet::<B>::new(options.seed, device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let half = (options.batch / 2).max(1);
-    for step in 0..options.steps {
-        let (images, labels) = training_batch(train, options, step, half);
-        let x = batch::<B, _>(&images, device);
-        let sign = Tensor::<B, 1>::from_data(TensorData::new(labels, [images.len()]), device);
-        // Binary cross-entropy on the logit z with y = ±1: −log σ(y z).
-        let loss = log_sigmoid(net.forward(x) * sign).mean().neg();
-        on_step(step, loss.clone().into_scalar().elem::<f32>());
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        let progress = step as f64 / options.steps.max(1) as f64;
-        let lr = options.learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
-        net = optimizer.step(lr, net, grads);
-    }
-
+    check_classes(train);
+    let net = DetectorNet::<B>::new(options.seed, device);
+    let net = fit(net, train, options, Stage::Main, on_step);
     let mut detector = GanDetector::new(net.valid(), 0.5);
+    detector.threshold =
+        calibrate(&detector.score(held_out), options.max_false_positive_rate).threshold;
+    add_thumbnail::<B>(
+        detector,
+        train,
+        held_out,
+        options,
+        device,
+        &mut |step, loss| on_step(options.steps + step, loss),
+    )
+}
+
+/// Gives `detector` a thumbnail network trained from its main network on `train` (none when
+/// `options.thumbnail_steps` is 0), calibrates the threshold for small images on
+/// `held_out` shrunk to half, and reports what both thresholds do there. The main network
+/// and its threshold stay as they are.
+pub fn add_thumbnail<B: AutodiffBackend>(
+    mut detector: GanDetector<B::InnerBackend>,
+    train: &Examples,
+    held_out: &Examples,
+    options: &TrainOptions,
+    device: &B::Device,
+    on_step: &mut dyn FnMut(usize, f32),
+) -> (GanDetector<B::InnerBackend>, Validation) {
+    detector.thumbnail = None;
+    if options.thumbnail_steps > 0 {
+        check_classes(train);
+        let bytes = detector.net.to_safetensors(HashMap::new());
+        let start = DetectorNet::<B>::from_safetensors(&bytes, device).expect("its own bytes");
+        let net = fit(start, train, options, Stage::Thumbnail, on_step);
+        detector = detector.with_thumbnail(net.valid());
+    }
     let scored = detector.score(held_out);
-    let calibrated = calibrate(&scored, options.max_false_positive_rate);
-    detector.threshold = calibrated.threshold;
+    let calibrated = at_threshold(&scored, detector.threshold);
     let shrunk = shrunk_copies(held_out, options.size);
     let scored_small = detector.score(&shrunk);
     let small = calibrate(&scored_small, options.max_false_positive_rate);
@@ -124,6 +149,56 @@ pub fn train<B: AutodiffBackend>(
         small,
     };
     (detector, validation)
+}
+
+fn check_classes(train: &Examples) {
+    assert!(
+        !train.real.is_empty() && !train.generated.is_empty(),
+        "training needs images of both classes"
+    );
+}
+
+/// Which network a training run fits, and so which batches it sees.
+#[derive(Clone, Copy, PartialEq)]
+enum Stage {
+    /// Images at the training size, sometimes resized by the batch (`training_batch`).
+    Main,
+    /// Images shrunk under the training size, as thumbnails (`thumbnail_batch`).
+    Thumbnail,
+}
+
+/// Trains `net` for its stage's steps: binary cross-entropy on the logit, Adam, the
+/// learning rate decaying along a cosine.
+fn fit<B: AutodiffBackend>(
+    mut net: DetectorNet<B>,
+    set: &Examples,
+    options: &TrainOptions,
+    stage: Stage,
+    on_step: &mut dyn FnMut(usize, f32),
+) -> DetectorNet<B> {
+    let device = net.head.weight.device();
+    let (steps, learning_rate) = match stage {
+        Stage::Main => (options.steps, options.learning_rate),
+        Stage::Thumbnail => (options.thumbnail_steps, options.thumbnail_learning_rate),
+    };
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let half = (options.batch / 2).max(1);
+    for step in 0..steps {
+        let (images, labels) = match stage {
+            Stage::Main => training_batch(set, options, step, half),
+            Stage::Thumbnail => thumbnail_batch(set, options, step, half),
+        };
+        let x = batch::<B, _>(&images, &device);
+        let sign = Tensor::<B, 1>::from_data(TensorData::new(labels, [images.len()]), &device);
+        // Binary cross-entropy on the logit z with y = ±1: −log σ(y z).
+        let loss = log_sigmoid(net.forward(x) * sign).mean().neg();
+        on_step(step, loss.clone().into_scalar().elem::<f32>());
+        let grads = GradientsParams::from_grads(loss.backward(), &net);
+        let progress = step as f64 / steps.max(1) as f64;
+        let lr = learning_rate * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos());
+        net = optimizer.step(lr, net, grads);
+    }
+    net
 }
 
 /// `examples` as thumbnails: each image's centred square at `size`, then shrunk to half
@@ -159,7 +234,7 @@ fn training_batch(
             let mut rng = SplitMix64::keyed(options.seed, &[step as u64, i as u64 + 1]);
             let generated = i % 2 == 1;
             let pool = if generated { &set.generated } else { &set.real };
-            let img = fit(&pool[rng.below(pool.len())], options.size, &mut rng);
+            let img = fit_square(&pool[rng.below(pool.len())], options.size, &mut rng);
             let img = options.augmentation.apply(img, generated, scale, &mut rng);
             let sign = if generated { 1.0 } else { -1.0 };
             (resize_to(&img, side, side), sign)
@@ -167,10 +242,51 @@ fn training_batch(
         .unzip()
 }
 
+/// The filters thumbnails are made with (browsers, image tools and web services differ).
+const THUMBNAIL_FILTERS: [FilterType; 4] = [
+    FilterType::Lanczos3,
+    FilterType::CatmullRom,
+    FilterType::Triangle,
+    FilterType::Gaussian,
+];
+
+/// The smallest and largest thumbnail side, as fractions of the training size (the largest
+/// stays under [`super::SMALL_SIDE`] at the usual 64).
+const THUMBNAIL_SCALES: (f32, f32) = (0.375, 0.9);
+
+/// Step `step`'s thumbnail batch: `half` real and `half` generated images brought to the
+/// training size, then degraded with a shrink to one side for the batch (drawn from
+/// [`THUMBNAIL_SCALES`]), each image by a filter of its own, with their signs.
+fn thumbnail_batch(
+    set: &Examples,
+    options: &TrainOptions,
+    step: usize,
+    half: usize,
+) -> (Vec<RgbImage>, Vec<f32>) {
+    const KEY: u64 = 0x7480_B4A1;
+    let mut batch_rng = SplitMix64::keyed(options.seed, &[KEY, step as u64]);
+    let (low, high) = THUMBNAIL_SCALES;
+    let side = ((options.size as f32 * batch_rng.uniform(low, high)).round() as u32).max(8);
+    (0..2 * half)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = SplitMix64::keyed(options.seed, &[KEY, step as u64, i as u64 + 1]);
+            let generated = i % 2 == 1;
+            let pool = if generated { &set.generated } else { &set.real };
+            let img = fit_square(&pool[rng.below(pool.len())], options.size, &mut rng);
+            let filter = THUMBNAIL_FILTERS[rng.below(THUMBNAIL_FILTERS.len())];
+            let img = options
+                .augmentation
+                .apply_shrunk(img, generated, side, filter, &mut rng);
+            (img, if generated { 1.0 } else { -1.0 })
+        })
+        .unzip()
+}
+
 /// An image brought to `size` x `size`: a centred square, then either resized whole or
 /// (when larger, half the time) a random crop at its own resolution, so the network sees
 /// real photographs both shrunk and at their native sharpness.
-fn fit(img: &RgbImage, size: u32, rng: &mut SplitMix64) -> RgbImage {
+fn fit_square(img: &RgbImage, size: u32, rng: &mut SplitMix64) -> RgbImage {
     let (w, h) = img.dimensions();
     let side = w.min(h);
     let (left, top) = ((w - side) / 2, (h - side) / 2);

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use clap::{Args, Subcommand};
 use fauxto_trust::detector::{
-    at_threshold, average_precision, centred_square, train, AtThreshold, Attack, Examples,
-    GanDetector, TrainOptions,
+    add_thumbnail, at_threshold, average_precision, centred_square, train, AtThreshold, Attack,
+    Examples, GanDetector, TrainOptions,
 };
 use serde_json::json;
 
@@ -75,6 +75,17 @@ pub struct TrainArgs {
     /// The largest false-positive rate on held-out real images the threshold may have.
     #[arg(long, default_value_t = 0.005)]
     pub max_fpr: f64,
+    /// Steps of the thumbnail network (the main network trained further on images shrunk
+    /// under 64 pixels, which then judges such images); 0 for none.
+    #[arg(long, default_value_t = 2000)]
+    pub thumbnail_steps: usize,
+    /// The thumbnail network's starting learning rate.
+    #[arg(long, default_value_t = 3e-4)]
+    pub thumbnail_lr: f64,
+    /// Keep this detector's main network and threshold, and train only its thumbnail
+    /// network (--steps and --lr are then unused).
+    #[arg(long)]
+    pub base: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +143,15 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if args.batch < 2 || args.steps == 0 {
         bail!("--batch must be at least 2 and --steps at least 1");
     }
+    let base = match &args.base {
+        Some(path) => {
+            if args.thumbnail_steps == 0 {
+                bail!("--base trains only a thumbnail network: give --thumbnail-steps above 0");
+            }
+            Some(load_detector(Some(path))?)
+        }
+        None => None,
+    };
     let training = load_set(&args.set, Part::Train, false)?;
     let calibration = load_set(&args.set, Part::Calibration, false)?;
     eprintln!(
@@ -148,33 +168,57 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         size: args.size,
         learning_rate: args.lr,
         max_false_positive_rate: args.max_fpr,
+        thumbnail_steps: args.thumbnail_steps,
+        thumbnail_learning_rate: args.thumbnail_lr,
         ..TrainOptions::default()
     };
-    let bar = progress::bar(args.steps as u64, "training", false);
+    let main_steps = if base.is_some() { 0 } else { args.steps };
+    let total = main_steps + args.thumbnail_steps;
+    let bar = progress::bar(total as u64, "training", false);
     let mut mean_loss = None::<f32>;
     let device = Default::default();
-    let (mut detector, validation) = train::<Autodiff<Cpu>>(
-        &training,
-        &calibration,
-        &options,
-        &device,
-        &mut |step, loss| {
-            let m = mean_loss.map_or(loss, |m| 0.98 * m + 0.02 * loss);
-            mean_loss = Some(m);
-            bar.set_position(step as u64 + 1);
-            bar.set_message(format!("loss {m:.3}"));
-            // Without a terminal (a background run's log), a line every 250 steps.
-            if bar.is_hidden() && (step + 1) % 250 == 0 {
-                eprintln!("step {}/{}: loss {m:.4}", step + 1, args.steps);
-            }
-        },
-    );
+    let mut on_step = |step: usize, loss: f32| {
+        // The thumbnail network starts from the main one's loss, not from a fresh mean.
+        let fresh = mean_loss.is_none() || step == main_steps;
+        let m = mean_loss
+            .filter(|_| !fresh)
+            .map_or(loss, |m| 0.98 * m + 0.02 * loss);
+        mean_loss = Some(m);
+        let stage = if step < main_steps {
+            "main"
+        } else {
+            "thumbnail"
+        };
+        bar.set_position(step as u64 + 1);
+        bar.set_message(format!("{stage} network, loss {m:.3}"));
+        // Without a terminal (a background run's log), a line every 250 steps.
+        if bar.is_hidden() && (step + 1).is_multiple_of(250) {
+            eprintln!("step {}/{total} ({stage} network): loss {m:.4}", step + 1);
+        }
+    };
+    let (mut detector, validation) = match base {
+        None => train::<Autodiff<Cpu>>(&training, &calibration, &options, &device, &mut on_step),
+        Some(base) => add_thumbnail::<Autodiff<Cpu>>(
+            base,
+            &training,
+            &calibration,
+            &options,
+            &device,
+            &mut on_step,
+        ),
+    };
     bar.finish();
+    // A base detector's own card goes inside the new one.
+    let base_card = args.base.as_ref().map(|file| {
+        let about = serde_json::from_str(&detector.about).unwrap_or(json!(detector.about));
+        json!({"file": file, "about": about})
+    });
     detector.about = json!({
         "trained_on": {
             "real": args.set.real, "fake": args.set.fake, "per_model": args.set.per_model,
             "real_images": training.real.len(), "generated_images": training.generated.len(),
         },
+        "base": base_card,
         "options": options,
         "calibration": validation,
     })
