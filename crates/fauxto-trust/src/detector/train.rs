@@ -232,14 +232,31 @@ fn training_batch(
         .into_par_iter()
         .map(|i| {
             let mut rng = SplitMix64::keyed(options.seed, &[step as u64, i as u64 + 1]);
-            let generated = i % 2 == 1;
-            let pool = if generated { &set.generated } else { &set.real };
-            let img = fit_square(&pool[rng.below(pool.len())], options.size, &mut rng);
+            let (img, generated) = example(set, i, options.size, &mut rng);
             let img = options.augmentation.apply(img, generated, scale, &mut rng);
-            let sign = if generated { 1.0 } else { -1.0 };
-            (resize_to(&img, side, side), sign)
+            (resize_to(&img, side, side), sign(generated))
         })
         .unzip()
+}
+
+/// Example `i` of a batch: generated when `i` is odd, real when even, drawn from its
+/// class with `rng` and brought to `size` x `size` (see [`fit_square`]).
+fn example(set: &Examples, i: usize, size: u32, rng: &mut SplitMix64) -> (RgbImage, bool) {
+    let generated = i % 2 == 1;
+    let pool = if generated { &set.generated } else { &set.real };
+    (
+        fit_square(&pool[rng.below(pool.len())], size, rng),
+        generated,
+    )
+}
+
+/// A class's sign in the loss: +1 generated, −1 real.
+fn sign(generated: bool) -> f32 {
+    if generated {
+        1.0
+    } else {
+        -1.0
+    }
 }
 
 /// The filters thumbnails are made with (browsers, image tools and web services differ).
@@ -271,14 +288,12 @@ fn thumbnail_batch(
         .into_par_iter()
         .map(|i| {
             let mut rng = SplitMix64::keyed(options.seed, &[KEY, step as u64, i as u64 + 1]);
-            let generated = i % 2 == 1;
-            let pool = if generated { &set.generated } else { &set.real };
-            let img = fit_square(&pool[rng.below(pool.len())], options.size, &mut rng);
+            let (img, generated) = example(set, i, options.size, &mut rng);
             let filter = THUMBNAIL_FILTERS[rng.below(THUMBNAIL_FILTERS.len())];
             let img = options
                 .augmentation
                 .apply_shrunk(img, generated, side, filter, &mut rng);
-            (img, if generated { 1.0 } else { -1.0 })
+            (img, sign(generated))
         })
         .unzip()
 }
