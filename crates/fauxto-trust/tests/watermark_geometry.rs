@@ -44,6 +44,25 @@ fn brightness_contrast_and_gamma_changes_are_read_at_128() {
 }
 
 #[test]
+fn tone_changes_that_clip_most_of_the_face_are_read() {
+    // The 8 sample faces a 1.2 gain clips most (47–68% of their pixels get a channel at
+    // 255): their clipped chips are weighed down, not read as they are (read as they are,
+    // 5 of the 8 gave their payload after the gain, a crop and JPEG 75).
+    let mut faces = common::faces_at(128, 128, 0);
+    faces.sort_by_cached_key(|f| {
+        std::cmp::Reverse((common::clipped_share(&common::gain(f, 1.2)) * 1e6) as u32)
+    });
+    faces.truncate(8);
+    let share = common::clipped_share(&common::gain(&faces[7], 1.2));
+    assert!(share > 0.4, "{share}");
+    let results = common::recovered(&faces, |name| {
+        name.starts_with("gain1.2") || name.starts_with("contrast1.2")
+    });
+    assert_eq!(results.len(), 4);
+    assert_at_least(&results, |_| 8);
+}
+
+#[test]
 fn small_rotations_are_read_at_128() {
     let results = common::geometric_recovered(128, 8, 70, |name| name.starts_with("rotate"));
     assert_eq!(results.len(), 8);

@@ -18,7 +18,7 @@ use image::RgbImage;
 use rayon::prelude::*;
 
 use super::code::{read_message, viterbi};
-use super::lattice::{read, Geometry, Reads};
+use super::lattice::{read, read_weighing_clipped, Geometry, Reads};
 use super::layout::{Key, Layout, CHIP_SIZES, MESSAGE_BITS, TILE_CHIPS};
 use super::luma::luma;
 use super::qim::{reference, soft, unturn};
@@ -80,6 +80,11 @@ impl Detection {
         (self.found, self.score) > (other.found, other.score)
     }
 
+    /// Whether its sync score and z-score let a valid message count as found.
+    fn synchronised(&self) -> bool {
+        self.score >= SYNC_THRESHOLD && self.z >= Z_THRESHOLD
+    }
+
     fn sure(&self) -> bool {
         self.found && self.score >= SURE
     }
@@ -107,7 +112,7 @@ pub fn detect(img: &RgbImage, key: &Key) -> Detection {
     }
     let layout = Layout::new(key);
     let plane = luma(img);
-    let sampler = Sampler::new(&plane);
+    let sampler = Sampler::with_clipped(&plane, img);
     let correlator = Correlator::new(&layout);
     let ctx = Context::new(&sampler, pick_window(&plane), &correlator, phasor_tables());
     let best = |found: Vec<Detection>| {
@@ -197,16 +202,35 @@ struct Candidate {
     tile: Tile,
 }
 
+/// How the chips of a geometry are read: [`read`], or [`read_weighing_clipped`].
+type Reader = fn(&Sampler, (f64, f64), &Geometry, i64, f64, &mut Reads);
+
 /// Reads the message at geometry `g`; None when the image holds fewer than half a tile of
 /// chips there.
+///
+/// A brightening gain or a contrast increase clips pixels channel by channel, and the
+/// chips that hold them carry a phase the tone curve does not explain: when the chips
+/// synchronise but the message fails its CRC, the geometry is read again with those chips
+/// weighted down by their share of clipped pixels.
 fn read_at(ctx: &Context, layout: &Layout, g: &Geometry) -> Option<Detection> {
+    let first = read_with(ctx, layout, g, read)?;
+    if first.found || !first.synchronised() || !ctx.sampler.has_clipped() {
+        return Some(first);
+    }
+    read_with(ctx, layout, g, read_weighing_clipped)
+        .filter(|d| d.found)
+        .or(Some(first))
+}
+
+/// [`read_at`] with the chips read by `reader`.
+fn read_with(ctx: &Context, layout: &Layout, g: &Geometry, reader: Reader) -> Option<Detection> {
     let half_chips = ctx.whole_image(g.pitch);
     let mut reads = Reads::default();
     let (mut sum, mut sum_sq, mut n) = (0f64, 0f64, 0f64);
     let mut candidates: Vec<Candidate> = Vec::new();
     for shrink in WINDOWS {
-        read(ctx.sampler, ctx.origin, g, half_chips, shrink, &mut reads);
-        if reads.chips.len() < TILE_CHIPS / 2 {
+        reader(ctx.sampler, ctx.origin, g, half_chips, shrink, &mut reads);
+        if reads.len() < TILE_CHIPS / 2 {
             continue;
         }
         for (tone, tile, c) in ctx.through_tones(&reads) {
@@ -238,21 +262,11 @@ fn read_at(ctx: &Context, layout: &Layout, g: &Geometry) -> Option<Detection> {
         } else {
             0.0
         };
-        // Viterbi takes positive values as bit 1: the bit-1 lattice reads negative.
-        let soft_bits: Vec<f32> = layout
-            .data
-            .iter()
-            .map(|chip| {
-                let p = c.tile.at(chip.index, c.shift);
-                -soft(unturn(p, c.turn), reference(chip.dither))
-            })
-            .collect();
-        let (payload, format) = read_message(&viterbi(&soft_bits, MESSAGE_BITS));
-        let found = format.is_some() && c.score >= SYNC_THRESHOLD && z >= Z_THRESHOLD;
-        let d = Detection {
-            found,
-            payload: found.then_some(Payload(payload)),
-            format: format.filter(|_| found),
+        let (payload, format) = decode(layout, &c.tile, c.shift, c.turn);
+        let mut d = Detection {
+            found: false,
+            payload: None,
+            format: None,
             decoded: Payload(payload),
             score: c.score,
             z,
@@ -260,10 +274,35 @@ fn read_at(ctx: &Context, layout: &Layout, g: &Geometry) -> Option<Detection> {
             angle: g.angle.to_degrees() as f32,
             tone: TONES[c.tone],
         };
-        if found {
+        if format.is_some() && d.synchronised() {
+            d.found = true;
+            d.payload = Some(Payload(payload));
+            d.format = format;
             return Some(d);
         }
         best.get_or_insert(d);
     }
     best
+}
+
+/// The payload and format (None: the CRC fails) of `tile` read at `shift`, its phasors
+/// turned back by `turn`.
+fn decode(
+    layout: &Layout,
+    tile: &Tile,
+    shift: usize,
+    turn: (f32, f32),
+) -> (u64, Option<PayloadFormat>) {
+    // Viterbi takes positive values as bit 1: the bit-1 lattice reads negative.
+    let soft_bits: Vec<f32> = layout
+        .data
+        .iter()
+        .map(|chip| {
+            -soft(
+                unturn(tile.at(chip.index, shift), turn),
+                reference(chip.dither),
+            )
+        })
+        .collect();
+    read_message(&viterbi(&soft_bits, MESSAGE_BITS))
 }

@@ -29,24 +29,43 @@ pub struct Geometry {
 /// The chips read: their tile index and mean luma (clipped or outside chips left out).
 #[derive(Default)]
 pub struct Reads {
+    /// Chips of full weight.
     pub chips: Vec<(u16, f32)>,
+    /// Chips of less weight (see [`read_weighing_clipped`]): tile index, mean, weight.
+    pub weighted: Vec<(u16, f32, f32)>,
     /// How many chips the lattice window held, read or not.
     pub window: usize,
 }
 
 impl Reads {
-    /// Sums the chips' phasors (read through tone curve `tone`) per tile chip.
+    /// Sums the chips' phasors (read through tone curve `tone`), each times its weight, per
+    /// tile chip.
     pub fn fold(&self, tables: &PhasorTables, tone: usize) -> Tile {
         let mut tile = Tile::new();
         for &(t, mean) in &self.chips {
             tile.add(t as usize, tables.phasor(tone, mean));
         }
+        for &(t, mean, w) in &self.weighted {
+            tile.add_weighted(t as usize, tables.phasor(tone, mean), w);
+        }
         tile
+    }
+
+    /// Empties it for a read of a window of `window` chips.
+    fn restart(&mut self, window: usize) {
+        self.chips.clear();
+        self.weighted.clear();
+        self.window = window;
+    }
+
+    /// How many chips were read, whatever their weight.
+    pub fn len(&self) -> usize {
+        self.chips.len() + self.weighted.len()
     }
 
     /// Whether every chip of the window was read.
     pub fn complete(&self) -> bool {
-        self.chips.len() == self.window
+        self.len() == self.window
     }
 }
 
@@ -66,12 +85,50 @@ pub fn read(
     shrink: f64,
     out: &mut Reads,
 ) {
-    out.chips.clear();
-    let n = (2 * half_chips) as usize;
-    out.window = n * n;
     if g.angle == 0.0 && shrink == 1.0 {
         return read_shared_corners(sampler, origin, g, half_chips, out);
     }
+    read_boxes(sampler, origin, g, half_chips, shrink, |_, _, _| 1.0, out);
+}
+
+/// Like [`read`], each chip weighted by how far its phase can be trusted after a tone
+/// change clipped some of its pixels ([`clipped_weight`]); chips it gives no weight are left
+/// out.
+pub fn read_weighing_clipped(
+    sampler: &Sampler,
+    origin: (f64, f64),
+    g: &Geometry,
+    half_chips: i64,
+    shrink: f64,
+    out: &mut Reads,
+) {
+    let weight = |cx, cy, half| clipped_weight(sampler.box_clipped_share(cx, cy, half));
+    read_boxes(sampler, origin, g, half_chips, shrink, weight, out);
+}
+
+/// The weight of a chip whose area is `share` clipped pixels: one without, falling
+/// smoothly to none at 80%. It follows how well such chips keep their phase after a 1.2
+/// gain and JPEG 75 (100 UTKFace faces at 128², mean cosine of the phase error against the
+/// marked image: 0.97 with no pixel at 250 or more, 0.93 with 2 of 16, 0.79 with 4, 0.38
+/// with 8, 0.06 with 12, 0 with 14 and more).
+pub fn clipped_weight(share: f32) -> f32 {
+    let x = (share / 0.8).clamp(0.0, 1.0);
+    1.0 - x * x * (3.0 - 2.0 * x)
+}
+
+/// The chips of [`read`], each read as its own box and given the weight
+/// `weight(cx, cy, half)` (a chip of weight 0 is left out).
+fn read_boxes(
+    sampler: &Sampler,
+    origin: (f64, f64),
+    g: &Geometry,
+    half_chips: i64,
+    shrink: f64,
+    weight: impl Fn(f64, f64, f64) -> f32,
+    out: &mut Reads,
+) {
+    let n = (2 * half_chips) as usize;
+    out.restart(n * n);
     let (sin, cos) = g.angle.sin_cos();
     let half = g.pitch * shrink / 2.0;
     for j in -half_chips..half_chips {
@@ -79,8 +136,13 @@ pub fn read(
         for i in -half_chips..half_chips {
             let u = g.pitch * (i as f64 + 0.5) + g.ox;
             let (cx, cy) = (origin.0 + cos * u - sin * v, origin.1 + sin * u + cos * v);
-            if let Some(m) = sampler.box_mean(cx, cy, half) {
-                out.chips.push((tile_of(i, j), m));
+            let Some(m) = sampler.box_mean(cx, cy, half) else {
+                continue;
+            };
+            match weight(cx, cy, half) {
+                1.0 => out.chips.push((tile_of(i, j), m)),
+                w if w > 0.0 => out.weighted.push((tile_of(i, j), m, w)),
+                _ => {}
             }
         }
     }
@@ -96,6 +158,7 @@ fn read_shared_corners(
     out: &mut Reads,
 ) {
     let n = (2 * half_chips) as usize;
+    out.restart(n * n);
     let xs: Vec<f64> = (0..=n)
         .map(|k| origin.0 + g.ox + g.pitch * (k as f64 - half_chips as f64))
         .collect();
@@ -135,7 +198,64 @@ fn read_shared_corners(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watermark::luma::Plane;
+    use crate::watermark::luma::{luma, Plane};
+
+    #[test]
+    fn clipped_chips_weigh_less_the_more_of_them_is_clipped() {
+        assert_eq!(clipped_weight(0.0), 1.0);
+        assert_eq!(clipped_weight(0.8), 0.0);
+        assert_eq!(clipped_weight(1.0), 0.0);
+        let weights: Vec<f32> = (0..=16).map(|k| clipped_weight(k as f32 / 16.0)).collect();
+        assert!(weights.windows(2).all(|w| w[1] <= w[0]), "{weights:?}");
+        // One clipped pixel of 16 barely counts; half a chip keeps about a third.
+        assert!(
+            weights[1] > 0.95 && (0.25..0.45).contains(&weights[8]),
+            "{weights:?}"
+        );
+    }
+
+    #[test]
+    fn weighing_clipped_chips_reads_whole_chips_as_they_are_and_weighs_the_rest() {
+        // Left half mid-grey, right half with a clipped red channel in every other column.
+        let img = image::RgbImage::from_fn(64, 64, |x, y| {
+            let v = 60 + ((x * 7 + y * 13) % 90) as u8;
+            if x >= 32 && x % 2 == 0 {
+                image::Rgb([255, v, v])
+            } else {
+                image::Rgb([v, v, v])
+            }
+        });
+        let s = Sampler::with_clipped(&luma(&img), &img);
+        let g = Geometry {
+            pitch: 4.0,
+            angle: 0.0,
+            ox: 0.0,
+            oy: 0.0,
+        };
+        let (mut plain, mut weighed) = (Reads::default(), Reads::default());
+        read(&s, (32.0, 32.0), &g, 8, 1.0, &mut plain);
+        read_weighing_clipped(&s, (32.0, 32.0), &g, 8, 1.0, &mut weighed);
+        assert_eq!((plain.len(), weighed.len()), (256, 256));
+        // The left half's chips at full weight with the same means, the right half's at the
+        // weight of a half-clipped chip.
+        assert_eq!((weighed.chips.len(), weighed.weighted.len()), (128, 128));
+        // The window is one tile, so each tile chip is read once; the left half's chips
+        // (i < 0) are tile columns 8 to 15.
+        let mut means = [f32::NAN; 256];
+        for &(t, m) in &plain.chips {
+            means[t as usize] = m;
+        }
+        for &(t, m) in &weighed.chips {
+            assert!(t % 16 >= 8, "left half: {t}");
+            assert!((means[t as usize] - m).abs() < 1e-3, "{t}");
+        }
+        for &(_, _, w) in &weighed.weighted {
+            assert!((w - clipped_weight(0.5)).abs() < 1e-6, "{w}");
+        }
+        let tile = weighed.fold(crate::watermark::tone::phasor_tables(), 0);
+        let copies: f32 = tile.count.iter().sum();
+        assert!((copies - (128.0 + 128.0 * clipped_weight(0.5).powi(2))).abs() < 1e-3);
+    }
 
     #[test]
     fn shared_corners_read_what_separate_boxes_read() {

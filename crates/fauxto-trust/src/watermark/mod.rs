@@ -10,8 +10,8 @@
 //! quantized on its own, so copies a crop removes take nothing from the rest. The detector
 //! reads chip means as phasors, sums the copies, finds the lattice's pitch, angle and offset
 //! (resizes kept at their new size, rotations) and the tile's shift by search, undoes tone
-//! curves (brightness, contrast, gamma), and accepts a mark only with a high synchronisation
-//! score and a valid CRC.
+//! curves (brightness, contrast, gamma) and weighs down the chips they clipped, and accepts a
+//! mark only with a high synchronisation score and a valid CRC.
 //!
 //! ```
 //! use fauxto_trust::watermark::{detect, embed, Key, Payload, DEFAULT_PSNR};

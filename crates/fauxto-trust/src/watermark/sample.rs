@@ -3,6 +3,13 @@
 //! mean of the piecewise-constant image over any axis-aligned box, at fractional corners.
 //! Resized and rotated images put the chips at fractional positions and pitches; this is
 //! what lets the detector read them without resampling the image.
+//!
+//! A second table counts clipped pixels (any channel near 0 or 255): a brightening gain or
+//! a contrast increase clips them channel by channel, which moves their chip's mean luma by
+//! an amount the tone curve alone does not explain, so the detector can read such an image
+//! again with those chips weighted down.
+
+use image::RgbImage;
 
 use super::luma::Plane;
 
@@ -12,34 +19,74 @@ pub const CLIP_LOW: f32 = 2.0;
 /// See [`CLIP_LOW`].
 pub const CLIP_HIGH: f32 = 252.0;
 
+/// A pixel with any channel at or above this, or at or below [`SHADOW`], counts as clipped:
+/// after a brightening gain and JPEG 75, a channel clipped at 255 reads from about 250 up.
+pub const HIGHLIGHT: u8 = 250;
+/// See [`HIGHLIGHT`].
+pub const SHADOW: u8 = 5;
+
 /// A box may stick out of the image by this much (rounding of the box's own corners).
 const EDGE_SLACK: f64 = 0.01;
 
-/// The luma plane's summed-area table.
+/// The luma plane's summed-area table, and optionally that of its clipped pixels.
 pub struct Sampler {
     width: usize,
     height: usize,
     /// `(height + 1) x (width + 1)`: entry (y, x) is the sum of luma over [0, x) x [0, y).
     table: Vec<f64>,
+    /// The same for the count of clipped pixels; None when the image has none (or they
+    /// were not counted).
+    clipped: Option<Vec<f64>>,
+}
+
+/// The summed-area table of `values` laid out `width` x `height`, row-major.
+fn summed_area(width: usize, height: usize, values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let stride = width + 1;
+    let mut table = vec![0f64; (height + 1) * stride];
+    let mut values = values;
+    for y in 0..height {
+        let mut row = 0f64;
+        for x in 0..width {
+            row += values.next().expect("one value per pixel");
+            table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row;
+        }
+    }
+    table
 }
 
 impl Sampler {
     pub fn new(plane: &Plane) -> Self {
         let (w, h) = (plane.width, plane.height);
-        let stride = w + 1;
-        let mut table = vec![0f64; (h + 1) * stride];
-        for y in 0..h {
-            let mut row = 0f64;
-            for x in 0..w {
-                row += plane.data[y * w + x] as f64;
-                table[(y + 1) * stride + x + 1] = table[y * stride + x + 1] + row;
-            }
-        }
         Sampler {
             width: w,
             height: h,
-            table,
+            table: summed_area(w, h, plane.data.iter().map(|&v| v as f64)),
+            clipped: None,
         }
+    }
+
+    /// A sampler of `plane` (the luma of `img`) that also knows where `img`'s clipped
+    /// pixels are.
+    pub fn with_clipped(plane: &Plane, img: &RgbImage) -> Self {
+        let (w, h) = (plane.width, plane.height);
+        assert_eq!((w, h), (img.width() as usize, img.height() as usize));
+        let is_clipped = |p: &image::Rgb<u8>| p.0.iter().any(|&c| c >= HIGHLIGHT || c <= SHADOW);
+        let clipped = img.pixels().any(is_clipped).then(|| {
+            summed_area(
+                w,
+                h,
+                img.pixels().map(|p| f64::from(u8::from(is_clipped(p)))),
+            )
+        });
+        Sampler {
+            clipped,
+            ..Self::new(plane)
+        }
+    }
+
+    /// Whether the image has clipped pixels (and they were counted).
+    pub fn has_clipped(&self) -> bool {
+        self.clipped.is_some()
     }
 
     pub fn width(&self) -> usize {
@@ -55,7 +102,8 @@ impl Sampler {
     #[inline]
     pub fn integral(&self, x: f64, y: f64) -> f64 {
         let xa = Self::cell(x, self.width);
-        self.row_pair(Self::cell(y, self.height), xa, xa).0
+        self.row_pair(&self.table, Self::cell(y, self.height), xa, xa)
+            .0
     }
 
     /// Whether the box [x0, x1) x [y0, y1) lies inside the image.
@@ -85,9 +133,14 @@ impl Sampler {
 
     /// The integral at row `y` (cell and fraction) for the columns `xa` and `xb`.
     #[inline]
-    fn row_pair(&self, (y0, fy): (usize, f64), xa: (usize, f64), xb: (usize, f64)) -> (f64, f64) {
+    fn row_pair(
+        &self,
+        t: &[f64],
+        (y0, fy): (usize, f64),
+        xa: (usize, f64),
+        xb: (usize, f64),
+    ) -> (f64, f64) {
         let stride = self.width + 1;
-        let t = &self.table;
         let at = |(x0, fx): (usize, f64)| {
             let i = y0 * stride + x0;
             let top = t[i] + (t[i + 1] - t[i]) * fx;
@@ -107,9 +160,25 @@ impl Sampler {
         }
         // Each edge's cell found once for the two corners on it.
         let (xa, xb) = (Self::cell(x0, self.width), Self::cell(x1, self.width));
-        let (a, b) = self.row_pair(Self::cell(y0, self.height), xa, xb);
-        let (c, d) = self.row_pair(Self::cell(y1, self.height), xa, xb);
+        let (ya, yb) = (Self::cell(y0, self.height), Self::cell(y1, self.height));
+        let (a, b) = self.row_pair(&self.table, ya, xa, xb);
+        let (c, d) = self.row_pair(&self.table, yb, xa, xb);
         Self::mean_from_corners(a, b, c, d, 0.25 / (half * half))
+    }
+
+    /// The share of the square of half-side `half` centred on (cx, cy) covered by clipped
+    /// pixels (0 when they were not counted).
+    pub fn box_clipped_share(&self, cx: f64, cy: f64, half: f64) -> f32 {
+        let Some(t) = &self.clipped else {
+            return 0.0;
+        };
+        let (xa, xb) = (
+            Self::cell(cx - half, self.width),
+            Self::cell(cx + half, self.width),
+        );
+        let (a, b) = self.row_pair(t, Self::cell(cy - half, self.height), xa, xb);
+        let (c, d) = self.row_pair(t, Self::cell(cy + half, self.height), xa, xb);
+        ((d - b - c + a) * 0.25 / (half * half)).clamp(0.0, 1.0) as f32
     }
 }
 
@@ -157,6 +226,36 @@ mod tests {
         }
         assert!(s.box_mean(1.0, 5.0, 2.0).is_none(), "leaves the image");
         assert!(s.box_mean(21.5, 5.0, 1.0).is_some());
+    }
+
+    #[test]
+    fn clipped_shares_are_exact_area_shares() {
+        // Pixels with a channel at 255 (or 0) in a checker of 3x3 blocks, the rest grey.
+        let img = image::RgbImage::from_fn(23, 17, |x, y| match ((x / 3) + (y / 3)) % 3 {
+            0 => image::Rgb([255, 200, 180]),
+            1 => image::Rgb([30, 0, 90]),
+            _ => image::Rgb([120, 130, 140]),
+        });
+        let p = super::super::luma::luma(&img);
+        let s = Sampler::with_clipped(&p, &img);
+        assert!(s.has_clipped());
+        let mask = Plane {
+            width: 23,
+            height: 17,
+            data: img
+                .pixels()
+                .map(|q| f32::from(u8::from(q.0.iter().any(|&c| c >= HIGHLIGHT || c <= SHADOW))))
+                .collect(),
+        };
+        for &(cx, cy, half) in &[(4.0, 4.0, 2.0), (10.3, 7.7, 2.6), (11.5, 8.5, 0.25)] {
+            let share = s.box_clipped_share(cx, cy, half) as f64;
+            let b = brute(&mask, cx - half, cy - half, cx + half, cy + half);
+            assert!((share - b).abs() < 1e-4, "{cx} {cy} {half}: {share} vs {b}");
+        }
+        let grey = image::RgbImage::from_pixel(8, 8, image::Rgb([120, 130, 140]));
+        let s = Sampler::with_clipped(&super::super::luma::luma(&grey), &grey);
+        assert!(!s.has_clipped());
+        assert_eq!(s.box_clipped_share(4.0, 4.0, 2.0), 0.0);
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl<'a> Context<'a> {
         reads: &mut Reads,
     ) -> Option<f32> {
         read(self.sampler, self.origin, g, half_chips, 1.0, reads);
-        if reads.chips.len() < min_chips {
+        if reads.len() < min_chips {
             return None;
         }
         let tile = reads.fold(self.tables, 0);

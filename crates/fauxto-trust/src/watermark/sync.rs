@@ -18,7 +18,8 @@ use rustfft::{Fft, FftPlanner};
 use super::layout::{Layout, TILE, TILE_CHIPS};
 use super::qim::reference;
 
-/// The phasors of the chips read, summed per tile chip, and how many were read.
+/// The phasors of the chips read, summed per tile chip, and how many were read (weighted
+/// chips count as the square of their weight).
 #[derive(Clone)]
 pub struct Tile {
     pub sum: [Complex32; TILE_CHIPS],
@@ -37,6 +38,14 @@ impl Tile {
     pub fn add(&mut self, t: usize, p: (f32, f32)) {
         self.sum[t] += Complex32::new(p.0, p.1);
         self.count[t] += 1.0;
+    }
+
+    /// Adds phasor `p` times `w`. It counts `w²` copies: the variance it adds where the
+    /// phase is uniform, which is what the score normalises by.
+    #[inline]
+    pub fn add_weighted(&mut self, t: usize, p: (f32, f32), w: f32) {
+        self.sum[t] += Complex32::new(p.0 * w, p.1 * w);
+        self.count[t] += w * w;
     }
 
     /// The summed phasor of tile chip `t` under shift `shift`: the chip at `t + shift`.

@@ -247,9 +247,14 @@ pub fn geometric_recovered(
     offset: usize,
     select: impl Fn(&str) -> bool,
 ) -> Vec<(String, usize)> {
+    recovered(&faces_at(n, size, offset), select)
+}
+
+/// [`geometric_recovered`] on `faces`, the `i`-th marked with [`geometry_payload`]`(i)`.
+pub fn recovered(faces: &[RgbImage], select: impl Fn(&str) -> bool) -> Vec<(String, usize)> {
     use fauxto_trust::watermark::{detect, embed, Key, DEFAULT_PSNR};
     let key = Key::from_passphrase("geometry");
-    let marked: Vec<RgbImage> = faces_at(n, size, offset)
+    let marked: Vec<RgbImage> = faces
         .iter()
         .enumerate()
         .map(|(i, f)| {
@@ -258,6 +263,7 @@ pub fn geometric_recovered(
                 .image
         })
         .collect();
+    let size = faces.first().map_or(0, |f| f.width());
     geometric_attacks()
         .into_iter()
         .filter(|(name, _)| select(name))
@@ -271,4 +277,10 @@ pub fn geometric_recovered(
             (name, ok)
         })
         .collect()
+}
+
+/// The share of `img`'s pixels with a channel at 255.
+pub fn clipped_share(img: &RgbImage) -> f32 {
+    let clipped = img.pixels().filter(|p| p.0.contains(&255)).count();
+    clipped as f32 / (img.width() * img.height()) as f32
 }
