@@ -188,7 +188,7 @@ fn read_shared_corners(
             let k = r * (nc + 1) + c;
             let (a, b) = (corners[k], corners[k + 1]);
             let (cc, d) = (corners[k + nc + 1], corners[k + nc + 2]);
-            if let Some(m) = Sampler::mean_from_corners(a, b, cc, d, inv_area) {
+            if let Some(m) = Sampler::mean_of(d - b - cc + a, inv_area) {
                 out.chips.push((tile_of(i, j), m));
             }
         }

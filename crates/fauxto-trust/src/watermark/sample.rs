@@ -114,11 +114,11 @@ impl Sampler {
             && y1 <= self.height as f64 + EDGE_SLACK
     }
 
-    /// The mean luma over the box [x0, x1) x [y0, y1) from its corners' integrals and
-    /// `1 / area`, or None when it is clipped (see [`CLIP_LOW`]).
+    /// The mean luma of a box from its integral (`d - b - c + a` of its corners' integrals)
+    /// and `1 / area`, or None when it is clipped (see [`CLIP_LOW`]).
     #[inline]
-    pub fn mean_from_corners(ia: f64, ib: f64, ic: f64, id: f64, inv_area: f64) -> Option<f32> {
-        let mean = ((id - ib - ic + ia) * inv_area) as f32;
+    pub fn mean_of(integral: f64, inv_area: f64) -> Option<f32> {
+        let mean = (integral * inv_area) as f32;
         (mean > CLIP_LOW && mean < CLIP_HIGH).then_some(mean)
     }
 
@@ -150,20 +150,29 @@ impl Sampler {
         (at(xa), at(xb))
     }
 
+    /// The integral of table `t` (the luma's or the clipped pixels') over the square of
+    /// half-side `half` centred on (cx, cy).
+    #[inline]
+    fn box_integral(&self, t: &[f64], cx: f64, cy: f64, half: f64) -> f64 {
+        // Each edge's cell found once for the two corners on it.
+        let (xa, xb) = (
+            Self::cell(cx - half, self.width),
+            Self::cell(cx + half, self.width),
+        );
+        let (a, b) = self.row_pair(t, Self::cell(cy - half, self.height), xa, xb);
+        let (c, d) = self.row_pair(t, Self::cell(cy + half, self.height), xa, xb);
+        d - b - c + a
+    }
+
     /// The mean luma of the square of half-side `half` centred on (cx, cy), or None when the
     /// square leaves the image or is clipped.
     #[inline]
     pub fn box_mean(&self, cx: f64, cy: f64, half: f64) -> Option<f32> {
-        let (x0, y0, x1, y1) = (cx - half, cy - half, cx + half, cy + half);
-        if !self.inside(x0, y0, x1, y1) {
+        if !self.inside(cx - half, cy - half, cx + half, cy + half) {
             return None;
         }
-        // Each edge's cell found once for the two corners on it.
-        let (xa, xb) = (Self::cell(x0, self.width), Self::cell(x1, self.width));
-        let (ya, yb) = (Self::cell(y0, self.height), Self::cell(y1, self.height));
-        let (a, b) = self.row_pair(&self.table, ya, xa, xb);
-        let (c, d) = self.row_pair(&self.table, yb, xa, xb);
-        Self::mean_from_corners(a, b, c, d, 0.25 / (half * half))
+        let integral = self.box_integral(&self.table, cx, cy, half);
+        Self::mean_of(integral, 0.25 / (half * half))
     }
 
     /// The share of the square of half-side `half` centred on (cx, cy) covered by clipped
@@ -172,13 +181,8 @@ impl Sampler {
         let Some(t) = &self.clipped else {
             return 0.0;
         };
-        let (xa, xb) = (
-            Self::cell(cx - half, self.width),
-            Self::cell(cx + half, self.width),
-        );
-        let (a, b) = self.row_pair(t, Self::cell(cy - half, self.height), xa, xb);
-        let (c, d) = self.row_pair(t, Self::cell(cy + half, self.height), xa, xb);
-        ((d - b - c + a) * 0.25 / (half * half)).clamp(0.0, 1.0) as f32
+        let integral = self.box_integral(t, cx, cy, half);
+        (integral * 0.25 / (half * half)).clamp(0.0, 1.0) as f32
     }
 }
 
