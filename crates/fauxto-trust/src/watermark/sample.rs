@@ -9,7 +9,9 @@
 //! an amount the tone curve alone does not explain, so the detector can read such an image
 //! again with those chips weighted down.
 
-use image::RgbImage;
+use std::sync::OnceLock;
+
+use image::{Rgb, RgbImage};
 
 use super::luma::Plane;
 
@@ -25,18 +27,25 @@ pub const HIGHLIGHT: u8 = 250;
 /// See [`HIGHLIGHT`].
 pub const SHADOW: u8 = 5;
 
+/// Whether pixel `p` counts as clipped (see [`HIGHLIGHT`]).
+pub fn is_clipped(p: &Rgb<u8>) -> bool {
+    p.0.iter().any(|&c| c >= HIGHLIGHT || c <= SHADOW)
+}
+
 /// A box may stick out of the image by this much (rounding of the box's own corners).
 const EDGE_SLACK: f64 = 0.01;
 
 /// The luma plane's summed-area table, and optionally that of its clipped pixels.
-pub struct Sampler {
+pub struct Sampler<'i> {
     width: usize,
     height: usize,
     /// `(height + 1) x (width + 1)`: entry (y, x) is the sum of luma over [0, x) x [0, y).
     table: Vec<f64>,
-    /// The same for the count of clipped pixels; None when the image has none (or they
-    /// were not counted).
-    clipped: Option<Vec<f64>>,
+    /// The image whose clipped pixels are counted, when given.
+    image: Option<&'i RgbImage>,
+    /// The summed-area table of the clipped pixels, made on first use (most detections
+    /// never need it); None when the image has none or no image was given.
+    clipped: OnceLock<Option<Vec<f64>>>,
 }
 
 /// The summed-area table of `values` laid out `width` x `height`, row-major.
@@ -54,39 +63,47 @@ fn summed_area(width: usize, height: usize, values: impl Iterator<Item = f64>) -
     table
 }
 
-impl Sampler {
+impl<'i> Sampler<'i> {
     pub fn new(plane: &Plane) -> Self {
         let (w, h) = (plane.width, plane.height);
         Sampler {
             width: w,
             height: h,
             table: summed_area(w, h, plane.data.iter().map(|&v| v as f64)),
-            clipped: None,
+            image: None,
+            clipped: OnceLock::new(),
         }
     }
 
     /// A sampler of `plane` (the luma of `img`) that also knows where `img`'s clipped
     /// pixels are.
-    pub fn with_clipped(plane: &Plane, img: &RgbImage) -> Self {
-        let (w, h) = (plane.width, plane.height);
-        assert_eq!((w, h), (img.width() as usize, img.height() as usize));
-        let is_clipped = |p: &image::Rgb<u8>| p.0.iter().any(|&c| c >= HIGHLIGHT || c <= SHADOW);
-        let clipped = img.pixels().any(is_clipped).then(|| {
-            summed_area(
-                w,
-                h,
-                img.pixels().map(|p| f64::from(u8::from(is_clipped(p)))),
-            )
-        });
+    pub fn with_clipped(plane: &Plane, img: &'i RgbImage) -> Self {
+        assert_eq!(
+            (plane.width, plane.height),
+            (img.width() as usize, img.height() as usize)
+        );
         Sampler {
-            clipped,
+            image: Some(img),
             ..Self::new(plane)
         }
     }
 
-    /// Whether the image has clipped pixels (and they were counted).
+    /// The clipped pixels' summed-area table, made on the first call.
+    fn clipped(&self) -> Option<&[f64]> {
+        self.clipped
+            .get_or_init(|| {
+                let img = self.image?;
+                img.pixels().any(is_clipped).then(|| {
+                    let counts = img.pixels().map(|p| f64::from(u8::from(is_clipped(p))));
+                    summed_area(self.width, self.height, counts)
+                })
+            })
+            .as_deref()
+    }
+
+    /// Whether the image has clipped pixels (and they are counted).
     pub fn has_clipped(&self) -> bool {
-        self.clipped.is_some()
+        self.clipped().is_some()
     }
 
     pub fn width(&self) -> usize {
@@ -178,7 +195,7 @@ impl Sampler {
     /// The share of the square of half-side `half` centred on (cx, cy) covered by clipped
     /// pixels (0 when they were not counted).
     pub fn box_clipped_share(&self, cx: f64, cy: f64, half: f64) -> f32 {
-        let Some(t) = &self.clipped else {
+        let Some(t) = self.clipped() else {
             return 0.0;
         };
         let integral = self.box_integral(t, cx, cy, half);
@@ -248,7 +265,7 @@ mod tests {
             height: 17,
             data: img
                 .pixels()
-                .map(|q| f32::from(u8::from(q.0.iter().any(|&c| c >= HIGHLIGHT || c <= SHADOW))))
+                .map(|q| f32::from(u8::from(is_clipped(q))))
                 .collect(),
         };
         for &(cx, cy, half) in &[(4.0, 4.0, 2.0), (10.3, 7.7, 2.6), (11.5, 8.5, 0.25)] {

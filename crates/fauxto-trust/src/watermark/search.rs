@@ -106,7 +106,7 @@ pub fn pick_window(plane: &Plane) -> (f64, f64) {
 
 /// What the search needs from the image and the key.
 pub struct Context<'a> {
-    pub sampler: &'a Sampler,
+    pub sampler: &'a Sampler<'a>,
     pub origin: (f64, f64),
     pub correlator: &'a Correlator,
     pub tables: &'a PhasorTables,
@@ -116,7 +116,7 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn new(
-        sampler: &'a Sampler,
+        sampler: &'a Sampler<'a>,
         origin: (f64, f64),
         correlator: &'a Correlator,
         tables: &'a PhasorTables,
